@@ -1,0 +1,1 @@
+"""Adapter package; built out in a later issue (see README)."""

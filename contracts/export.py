@@ -1,0 +1,49 @@
+"""Rendering the JSON Schema files in `contracts/schemas/` from the pydantic models.
+
+The committed files are what other teams build against; a test renders them again and
+fails when a model changed without its schema (`gateway contracts export` rewrites them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from contracts.agencies import AgencyRegistry
+from contracts.messages import (
+    StatusEnvelope,
+    StatusReportIn,
+    TaskAssignedEnvelope,
+    TaskCancelledEnvelope,
+    TaskReturnedEnvelope,
+)
+from contracts.plans import CancelIn, PlanPage, PlanSubmission, PlanView, ReviewIn, TaskView
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+MODELS: dict[str, type[BaseModel]] = {
+    "plan-submission.json": PlanSubmission,
+    "plan.json": PlanView,
+    "plan-page.json": PlanPage,
+    "task.json": TaskView,
+    "review.json": ReviewIn,
+    "cancel.json": CancelIn,
+    "status-report-rest.json": StatusReportIn,
+    "amqp-task-assigned.json": TaskAssignedEnvelope,
+    "amqp-task-returned.json": TaskReturnedEnvelope,
+    "amqp-task-cancelled.json": TaskCancelledEnvelope,
+    "amqp-task-status.json": StatusEnvelope,
+    "agency-registry.json": AgencyRegistry,
+}
+
+
+def render(model: type[BaseModel]) -> str:
+    schema = model.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def render_all() -> dict[str, str]:
+    return {name: render(model) for name, model in MODELS.items()}

@@ -1,0 +1,1 @@
+"""HTTP edge: FastAPI app, problem responses, credentials, routes under /api/v1."""

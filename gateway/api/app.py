@@ -1,0 +1,30 @@
+"""Assembling the FastAPI application from its routers and edges."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gateway.api import problems
+from gateway.api.body_limit import BodyLimitMiddleware
+from gateway.api.deps import AppState
+from gateway.api.routes_admin import router as admin_router
+from gateway.api.routes_plans import router as plans_router
+from gateway.api.routes_tasks import router as tasks_router
+
+
+def create_app(state: AppState) -> FastAPI:
+    app = FastAPI(
+        title="Interagency family support gateway",
+        version="1.0",
+        description=(
+            "Routes an approved individual work plan (ИПР) to the state bodies that own its "
+            "activities, collects their reports, and tracks the legal terms of order No. 192."
+        ),
+    )
+    app.state.gw = state
+    problems.install(app)
+    app.include_router(plans_router)
+    app.include_router(tasks_router)
+    app.include_router(admin_router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
+    return app

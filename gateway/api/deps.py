@@ -1,0 +1,77 @@
+"""Per-request plumbing: the process's shared state and the calling system."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.auth import Caller
+from gateway.clock import Clock
+from gateway.config import Settings
+from gateway.services.clients import authenticate
+from gateway.services.context import Context
+
+AUTH_CACHE_SECONDS = 30.0
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    ctx: Context
+    clock: Clock
+    on_outbox_write: Callable[[], None] = lambda: None
+    """Wakes the in-process outbox relay, so a task leaves within milliseconds."""
+    broker_ready: Callable[[], Awaitable[bool]] | None = None
+    _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+
+    async def caller_for(self, api_key: str) -> Caller | None:
+        """Recognise a key, caching for a few seconds to keep the store off the hot path."""
+        hit = self._auth_cache.get(api_key)
+        now = time.monotonic()
+        if hit and now - hit[0] < AUTH_CACHE_SECONDS:
+            return hit[1]
+        async with self.engine.connect() as conn:
+            caller = await authenticate(conn, api_key)
+        if caller is None:
+            self._auth_cache.pop(api_key, None)
+            return None
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[api_key] = (now, caller)
+        return caller
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.gw
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+async def get_caller(
+    state: State,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Caller:
+    key = x_api_key
+    if key is None and authorization and authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key:
+        raise HTTPException(
+            401, "a credential is required: send 'Authorization: Bearer <api key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    caller = await state.caller_for(key)
+    if caller is None:
+        raise HTTPException(401, "the credential is not valid", headers={"WWW-Authenticate": "Bearer"})
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -1,0 +1,71 @@
+"""Calling systems (admin), the agency registry, health and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from contracts.agencies import Agency
+from gateway.api.deps import CallerDep, State
+from gateway.auth import ClientKind
+from gateway.errors import Forbidden
+from gateway.services import clients
+
+router = APIRouter()
+
+
+class ClientIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: ClientKind
+    scope: str | None = Field(None, description="The centre's or agency's code; none for admin.")
+
+
+class ClientOut(BaseModel):
+    id: str
+    name: str
+    kind: ClientKind
+    scope: str | None
+    api_key: str = Field(description="Shown once; only its hash is stored.")
+
+
+@router.post("/api/v1/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["admin"])
+async def add_client(body: ClientIn, state: State, caller: CallerDep) -> ClientOut:
+    if caller.kind is not ClientKind.admin:
+        raise Forbidden("only an admin credential manages clients")
+    async with state.engine.begin() as conn:
+        new = await clients.add_client(
+            conn, name=body.name, kind=body.kind, scope=body.scope,
+            agencies=state.ctx.agencies, now=state.clock.now(),
+        )
+    return ClientOut(id=new.id, name=new.name, kind=new.kind, scope=new.scope, api_key=new.api_key)
+
+
+@router.get("/api/v1/agencies", response_model=list[Agency], tags=["agencies"])
+async def list_agencies(state: State, caller: CallerDep) -> list[Agency]:
+    return state.ctx.agencies.all()
+
+
+@router.get("/health", tags=["ops"])
+async def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", tags=["ops"])
+async def ready(state: State) -> JSONResponse:
+    """Readiness: the store and the broker both answer."""
+    checks: dict[str, str] = {}
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"failing: {type(error).__name__}"
+    if state.broker_ready is None:
+        checks["broker"] = "not used by this process"
+    else:
+        checks["broker"] = "ok" if await state.broker_ready() else "failing: not connected"
+    ok = all(v == "ok" or v.startswith("not used") for v in checks.values())
+    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)

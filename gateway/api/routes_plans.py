@@ -1,0 +1,126 @@
+"""Plans: submit, read, list, review a task, cancel (the centre's side)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy.exc import IntegrityError
+
+from contracts.plans import (
+    CancelIn,
+    PlanPage,
+    PlanStatus,
+    PlanSubmission,
+    PlanView,
+    ReviewIn,
+    TaskView,
+)
+from gateway.api.deps import CallerDep, State
+from gateway.errors import InvalidInput
+from gateway.services import plans as plan_service
+from gateway.services import queries, tasks, timeline
+
+router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="Repeat a submit with the same key and the same body: you get the same plan back, never a second one.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanView,
+    responses={200: {"description": "A retried submit: the plan created by the first one."}},
+)
+async def submit_plan(
+    submission: PlanSubmission,
+    state: State,
+    caller: CallerDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> PlanView:
+    now = state.clock.now()
+    try:
+        async with state.engine.begin() as conn:
+            result = await plan_service.submit_plan(
+                conn, state.ctx, submission, caller, idempotency_key=idempotency_key, now=now
+            )
+    except IntegrityError:
+        # Two submits with one key raced; the loser reads the winner's plan.
+        if not idempotency_key:
+            raise
+        async with state.engine.begin() as conn:
+            found = await plan_service.find_by_idempotency_key(
+                conn, submission.centre, idempotency_key,
+                plan_service.request_fingerprint(submission),
+            )
+        if found is None:
+            raise
+        result = plan_service.SubmitResult(found, created=False)
+    if result.created:
+        state.on_outbox_write()
+    else:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/plans/{result.plan_id}"
+    async with state.engine.begin() as conn:
+        return await queries.read_plan(conn, result.plan_id, caller, now)
+
+
+@router.get("", response_model=PlanPage)
+async def list_plans(
+    state: State,
+    caller: CallerDep,
+    centre: str | None = None,
+    status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
+    agency: str | None = None,
+    overdue: bool | None = Query(None, description="Only plans with a deadline passed and not met (or, false, none)."),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> PlanPage:
+    if agency is not None and state.ctx.agencies.get(agency) is None:
+        raise InvalidInput.field("agency", f"unknown agency '{agency}'")
+    flt = queries.PlanFilter(centre, status_, agency, overdue, limit, offset)
+    async with state.engine.begin() as conn:
+        page = await queries.list_plans(conn, caller, flt, state.clock.now())
+        await timeline.record_access(conn, client_id=caller.client_id, action="list_plans", at=state.clock.now())
+    return page
+
+
+@router.get("/{plan_id}", response_model=PlanView)
+async def read_plan(plan_id: str, state: State, caller: CallerDep) -> PlanView:
+    now = state.clock.now()
+    async with state.engine.begin() as conn:
+        view = await queries.read_plan(conn, plan_id, caller, now)
+        await timeline.record_access(conn, client_id=caller.client_id, action="read_plan", at=now, plan_id=plan_id)
+    return view
+
+
+@router.post("/{plan_id}/tasks/{task_id}/review", response_model=TaskView)
+async def review_task(
+    plan_id: str, task_id: str, review: ReviewIn, state: State, caller: CallerDep
+) -> TaskView:
+    now = state.clock.now()
+    async with state.engine.begin() as conn:
+        await tasks.review_task(
+            conn, state.ctx, plan_id=plan_id, task_id=task_id, decision=review.decision,
+            reason=review.reason, caller=caller, now=now,
+        )
+        view = await queries.read_task(conn, task_id, caller, now)
+    state.on_outbox_write()
+    return view
+
+
+@router.post("/{plan_id}/cancel", response_model=PlanView)
+async def cancel_plan(plan_id: str, body: CancelIn, state: State, caller: CallerDep) -> PlanView:
+    now = state.clock.now()
+    async with state.engine.begin() as conn:
+        await plan_service.cancel_plan(conn, state.ctx, plan_id, body.reason, caller, now)
+        view = await queries.read_plan(conn, plan_id, caller, now)
+    state.on_outbox_write()
+    return view

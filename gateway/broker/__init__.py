@@ -1,0 +1,1 @@
+"""RabbitMQ edge: topology, the outbox relay, the status collector, dead letters."""

@@ -1,0 +1,178 @@
+"""The outbox relay: moves committed messages from the store to RabbitMQ.
+
+A batch is published with all its publisher confirms in flight at once (pipelined), then
+marked sent in one statement. A crash between publish and mark re-sends the batch; every
+consumer deduplicates on `message_id`, so the effect is still once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.messages import MessageType
+from contracts.plans import TaskState
+from gateway.broker.topology import persistent_message
+from gateway.clock import Clock
+from gateway.store.engine import is_sqlite
+from gateway.store.tables import events, outbox, tasks
+
+log = logging.getLogger("gateway.relay")
+
+RELAY_ACTOR = "gateway:relay"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        connection: AbstractRobustConnection,
+        clock: Clock,
+        *,
+        batch: int = 200,
+        poll_seconds: float = 0.5,
+        fault_hold: str | None = None,
+        fault_marker: Path | None = None,
+    ) -> None:
+        self._engine = engine
+        self._connection = connection
+        self._clock = clock
+        self._batch = batch
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._fault_hold = fault_hold
+        self._fault_marker = fault_marker
+        self._skip_locked = not is_sqlite(str(engine.url))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                self._channel = None
+                await asyncio.sleep(self._poll)
+                continue
+            if sent >= self._batch:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            except TimeoutError:
+                pass
+
+    async def _exchange(self, name: str) -> AbstractExchange:
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+            self._exchanges.clear()
+        if name not in self._exchanges:
+            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
+        return self._exchanges[name]
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many messages it took."""
+        async with self._engine.begin() as conn:
+            query = (
+                select(outbox)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch)
+            )
+            if self._skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return 0
+            await self._hold("before_publish")
+            outcomes = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+            await self._hold("before_mark")
+            now = self._clock.now()
+            sent = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+            failed = [(row, outcome) for row, outcome in zip(rows, outcomes, strict=True) if outcome is not None]
+            if sent:
+                await conn.execute(
+                    update(outbox).where(outbox.c.id.in_([r.id for r in sent])).values(published_at=now)
+                )
+                await _mark_dispatched(conn, [r for r in sent if r.message_type == MessageType.task_assigned], now)
+            for row, error in failed:
+                log.warning("publish of message %s failed: %r", row.message_id, error)
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:2000])
+                )
+        if failed:
+            self._channel = None
+            await asyncio.sleep(self._poll)
+        return len(rows)
+
+    async def _publish(self, row: Any) -> None:
+        exchange = await self._exchange(row.exchange)
+        message = persistent_message(
+            row.body.encode(),
+            message_id=row.message_id,
+            correlation_id=row.plan_id,
+            message_type=row.message_type,
+            headers={"schema_version": 1},
+        )
+        message.timestamp = row.created_at
+        await exchange.publish(message, routing_key=row.routing_key, mandatory=True)
+
+    async def _hold(self, point: str) -> None:
+        """Test hook: stop here for good, so a test can kill the process at this point."""
+        if self._fault_hold != point:
+            return
+        log.warning("fault hold at %s: waiting to be killed", point)
+        if self._fault_marker is not None:
+            self._fault_marker.write_text(point)
+        await asyncio.Event().wait()
+
+
+async def _mark_dispatched(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:
+    """created -> dispatched for tasks whose first message the broker confirmed."""
+    task_ids = [r.task_id for r in rows if r.task_id]
+    if not task_ids:
+        return
+    still_created = (
+        await conn.execute(
+            select(tasks.c.id, tasks.c.plan_id).where(
+                tasks.c.id.in_(task_ids), tasks.c.state == TaskState.created.value
+            )
+        )
+    ).all()
+    if not still_created:
+        return
+    await conn.execute(
+        update(tasks)
+        .where(tasks.c.id.in_([t.id for t in still_created]), tasks.c.state == TaskState.created.value)
+        .values(state=TaskState.dispatched.value, dispatched_at=now, updated_at=now)
+    )
+    await conn.execute(
+        insert(events),
+        [
+            dict(
+                plan_id=t.plan_id, task_id=t.id, at=now, actor=RELAY_ACTOR, type="task_dispatched",
+                from_state=TaskState.created.value, to_state=TaskState.dispatched.value,
+                reason=None, data={},
+            )
+            for t in still_created
+        ],
+    )
+
+

@@ -1,0 +1,95 @@
+"""The status collector: applies the bodies' reports from the status queue.
+
+Each message is deduplicated on its `message_id` (the inbox table) and applied in one
+transaction; the message is acked only after that transaction commits. A message that
+cannot be parsed goes straight to the dead-letter queue with the error attached; one that
+fails for another reason is returned to the queue, and RabbitMQ dead-letters it after the
+queue's delivery limit, so a poison message cannot block the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.messages import StatusEnvelope
+from gateway.broker.topology import STATUS_ROUTING_KEY, persistent_message
+from gateway.clock import Clock
+from gateway.errors import NotFound
+from gateway.services import tasks
+from gateway.services.context import Context
+
+log = logging.getLogger("gateway.collector")
+
+CONSUMER = "status-collector"
+
+
+class StatusCollector:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        connection: AbstractRobustConnection,
+        ctx: Context,
+        clock: Clock,
+        *,
+        prefetch: int = 100,
+    ) -> None:
+        self._engine = engine
+        self._connection = connection
+        self._ctx = ctx
+        self._clock = clock
+        self._prefetch = prefetch
+        self._channel: AbstractChannel | None = None
+
+    async def start(self) -> None:
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        await self._channel.set_qos(prefetch_count=self._prefetch)
+        queue = await self._channel.get_queue(self._ctx.topology.status_queue, ensure=False)
+        await queue.consume(self.handle)
+
+    async def stop(self) -> None:
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = StatusEnvelope.model_validate_json(message.body)
+        except ValidationError as error:
+            await self._dead_letter(message, f"invalid status message: {error}")
+            return
+        try:
+            async with self._engine.begin() as conn:
+                now = self._clock.now()
+                if await tasks.claim_message(conn, str(envelope.message_id), CONSUMER, now):
+                    await tasks.apply_report(
+                        conn, self._ctx, envelope.payload,
+                        actor=f"agency:{envelope.payload.agency}", now=now,
+                    )
+        except NotFound as error:
+            await self._dead_letter(message, str(error))
+            return
+        except Exception:
+            log.exception("status message %s failed; returning it to the queue", envelope.message_id)
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:
+        """Park a message that can never succeed, with the reason, and let the queue go on."""
+        assert self._channel is not None
+        log.warning("dead-lettering status message %s: %s", message.message_id, error[:300])
+        dlx = await self._channel.get_exchange(self._ctx.topology.dead_letter_exchange, ensure=False)
+        await dlx.publish(
+            persistent_message(
+                message.body,
+                message_id=message.message_id or "",
+                correlation_id=message.correlation_id or "",
+                message_type=message.type or "",
+                headers={"x-error": error[:2000], "x-source-queue": self._ctx.topology.status_queue},
+            ),
+            routing_key=STATUS_ROUTING_KEY,
+        )
+        await message.ack()

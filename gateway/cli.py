@@ -1,0 +1,270 @@
+"""The `gateway` command: run, operate and try out the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from gateway.config import Settings
+from gateway.logs import configure as configure_logging
+
+app = typer.Typer(help="Interagency family support gateway.", no_args_is_help=True)
+db_app = typer.Typer(help="The store.", no_args_is_help=True)
+clients_app = typer.Typer(help="Calling systems and their credentials.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Wire contracts.", no_args_is_help=True)
+mocks_app = typer.Typer(help="Mock government systems.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(mocks_app, name="mocks")
+
+
+@app.command()
+def serve(
+    api: bool = typer.Option(True, help="Serve the HTTP API."),
+    relay: bool = typer.Option(True, help="Run the outbox relay."),
+    collector: bool = typer.Option(True, help="Run the status collector."),
+    watcher: bool = typer.Option(True, help="Run the deadline watcher."),
+    dead_letters: bool = typer.Option(True, help="Record dead-lettered messages as incidents."),
+    host: str | None = None,
+    port: int | None = None,
+) -> None:
+    """Run one gateway process with the chosen parts."""
+    from gateway.runtime import serve as run
+
+    configure_logging()
+    settings = Settings()
+    if host:
+        settings.api_host = host
+    if port:
+        settings.api_port = port
+    chosen = {
+        name
+        for name, on in (("api", api), ("relay", relay), ("collector", collector),
+                         ("watcher", watcher), ("dead-letters", dead_letters))
+        if on
+    }
+    asyncio.run(run(settings, chosen))
+
+
+@app.command()
+def up(
+    work_seconds: float = typer.Option(2.0, help="Mock agencies' simulated working time per step."),
+    reject_rate: float = typer.Option(0.0, help="Share of tasks the mock agencies reject."),
+    mocks: bool = typer.Option(True, help="Start the mock agency systems too."),
+) -> None:
+    """Bring the whole system up on this machine: gateway and mock agencies."""
+    from gateway.agencies import load_agencies
+    from gateway.bootstrap import ensure_dev_credentials
+    from gateway.store.engine import open_engine
+    from gateway.store.migrate import upgrade
+
+    configure_logging()
+    settings = Settings()
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+
+    async def prepare() -> None:
+        engine = open_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            await ensure_dev_credentials(engine, load_agencies(settings.agencies_file), settings.credentials_file, api_url)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(prepare())
+    procs = [subprocess.Popen([sys.executable, "-m", "gateway", "serve"])]
+    if mocks:
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gateway", "mocks", "agencies", "--work-seconds", str(work_seconds),
+                 "--reject-rate", str(reject_rate)]
+            )
+        )
+    typer.echo(f"gateway API: {api_url}  (docs {api_url}/docs)")
+    typer.echo(f"development credentials: {settings.credentials_file}")
+    typer.echo("try: gateway demo        stop: Ctrl-C")
+
+    def _stop(*_: object) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while all(proc.poll() is None for proc in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    failed = [p.returncode for p in procs if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+    raise typer.Exit(1 if failed else 0)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the store's migrations."""
+    from gateway.store.engine import open_engine
+    from gateway.store.migrate import upgrade
+
+    async def run() -> None:
+        engine = open_engine(Settings().database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo("store is at the current schema")
+
+
+@clients_app.command("add")
+def clients_add(
+    name: Annotated[str, typer.Option(help="Who the calling system is.")],
+    kind: Annotated[str, typer.Option(help="admin, centre or agency.")],
+    scope: Annotated[str | None, typer.Option(help="The centre's or agency's code.")] = None,
+) -> None:
+    """Register a calling system; prints its API key once."""
+    from gateway.agencies import load_agencies
+    from gateway.auth import ClientKind
+    from gateway.clock import SystemClock
+    from gateway.errors import GatewayError
+    from gateway.services.clients import add_client
+    from gateway.store.engine import open_engine
+    from gateway.store.migrate import upgrade
+
+    settings = Settings()
+    try:
+        client_kind = ClientKind(kind)
+    except ValueError:
+        raise typer.BadParameter("kind must be admin, centre or agency", param_hint="--kind") from None
+
+    async def run() -> str:
+        engine = open_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                new = await add_client(
+                    conn, name=name, kind=client_kind, scope=scope,
+                    agencies=load_agencies(settings.agencies_file), now=SystemClock().now(),
+                )
+            return new.api_key
+        finally:
+            await engine.dispose()
+
+    try:
+        key = asyncio.run(run())
+    except GatewayError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(key)
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List calling systems (never their keys)."""
+    from gateway.services.clients import list_clients
+    from gateway.store.engine import open_engine
+
+    async def run() -> list[dict[str, object]]:
+        engine = open_engine(Settings().database_url)
+        try:
+            async with engine.connect() as conn:
+                return await list_clients(conn)
+        finally:
+            await engine.dispose()
+
+    for row in asyncio.run(run()):
+        typer.echo(f"{row['id']}  {row['kind']:<7} {row['scope'] or '-':<20} {row['name']}")
+
+
+@calendar_app.command("deadline")
+def calendar_deadline(
+    start: Annotated[str, typer.Argument(help="ISO 8601 datetime; no offset means Asia/Almaty.")],
+    working_days: Annotated[int, typer.Argument(help="Term in working days (1 or more).")],
+) -> None:
+    """Print the end of a term of N working days that starts after START."""
+    from gateway.workdays import default_calendar
+
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(f"'{start}' is not an ISO 8601 datetime", param_hint="START") from None
+    if working_days < 1:
+        raise typer.BadParameter("must be 1 or more", param_hint="N")
+    typer.echo(default_calendar().deadline(moment, working_days).isoformat())
+
+
+@contracts_app.command("export")
+def contracts_export(
+    check: bool = typer.Option(False, help="Only report drift; exit 1 if a file differs."),
+) -> None:
+    """Write the JSON Schema files in contracts/schemas from the models."""
+    from contracts.export import SCHEMA_DIR, render_all
+
+    drift = []
+    for name, text in render_all().items():
+        path = SCHEMA_DIR / name
+        if not path.exists() or path.read_text() != text:
+            drift.append(name)
+            if not check:
+                path.write_text(text)
+    if check and drift:
+        typer.echo("out of date: " + ", ".join(drift), err=True)
+        raise typer.Exit(1)
+    typer.echo("schemas are current" if not drift else f"wrote {len(drift)} schema file(s)")
+
+
+@app.command()
+def demo(
+    api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
+    api_key: str | None = typer.Option(None, help="A centre's API key. Default: the demo centre's."),
+    timeout: float = typer.Option(120.0, help="Give up after this many seconds."),
+) -> None:
+    """Submit a sample plan, follow it live, accept the reports, see it completed."""
+    from gateway.bootstrap import DEMO_CENTRE, read_credentials
+    from gateway.demo import run_demo
+
+    settings = Settings()
+    if api_key is None or api_url is None:
+        try:
+            creds = read_credentials(settings.credentials_file)
+        except FileNotFoundError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+        api_key = api_key or creds["centres"][DEMO_CENTRE]
+        api_url = api_url or creds["api_url"]
+    raise typer.Exit(asyncio.run(run_demo(api_url, api_key, DEMO_CENTRE, timeout)))
+
+
+def _mount_mock_agencies() -> None:
+    from mocks.agencies.cli import app as agencies_app
+
+    mocks_app.add_typer(agencies_app, name="agencies", help="Mock state bodies' systems over AMQP.")
+
+
+_mount_mock_agencies()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+

@@ -1,0 +1,116 @@
+"""One gateway process: the API and the workers it was asked to run.
+
+All parts are stateless and share the store and the broker, so production runs several
+processes with different parts (`--no-api` for a worker box, for example); on one
+machine a single process runs everything, which suits SQLite's single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+
+from gateway import deadline_watcher
+from gateway.agencies import load_agencies
+from gateway.api.app import create_app
+from gateway.api.deps import AppState
+from gateway.broker.connection import connect
+from gateway.broker.dead_letters import DeadLetterRecorder
+from gateway.broker.outbox_relay import OutboxRelay
+from gateway.broker.status_collector import StatusCollector
+from gateway.broker.topology import Topology
+from gateway.clock import Clock, SystemClock
+from gateway.config import Settings
+from gateway.services.context import Context
+from gateway.store.engine import open_engine
+from gateway.store.migrate import upgrade
+from gateway.workdays import default_calendar
+
+log = logging.getLogger("gateway")
+
+COMPONENTS = ("api", "relay", "collector", "watcher", "dead-letters")
+
+
+def build_context(settings: Settings) -> Context:
+    agencies = load_agencies(settings.agencies_file)
+    topology = Topology(settings.amqp_prefix, agencies.enabled_codes(), settings.delivery_limit)
+    return Context(default_calendar(), agencies, topology)
+
+
+async def serve(
+    settings: Settings,
+    components: set[str],
+    *,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    clock = clock or SystemClock()
+    stop = stop or asyncio.Event()
+    engine = open_engine(settings.database_url)
+    await upgrade(engine)
+    ctx = build_context(settings)
+    connection = await connect(settings.amqp_url, name="gateway")
+    async with connection.channel() as channel:
+        await ctx.topology.declare(channel)
+
+    relay = OutboxRelay(
+        engine, connection, clock, batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds,
+        fault_hold=settings.fault_hold, fault_marker=settings.fault_marker,
+    )
+    collector = StatusCollector(engine, connection, ctx, clock)
+    dead_letters = DeadLetterRecorder(engine, connection, ctx, clock)
+
+    async def broker_ready() -> bool:
+        return not connection.is_closed
+
+    workers: list[Callable[[], Awaitable[None]]] = []
+    if "relay" in components:
+        workers.append(relay.run)
+    if "watcher" in components:
+        workers.append(lambda: deadline_watcher.run(engine, clock, settings.watcher_poll_seconds))
+    if "collector" in components:
+        await collector.start()
+    if "dead-letters" in components:
+        await dead_letters.start()
+
+    state = AppState(
+        settings=settings, engine=engine, ctx=ctx, clock=clock,
+        on_outbox_write=relay.wake if "relay" in components else (lambda: None),
+        broker_ready=broker_ready,
+    )
+    running = [asyncio.create_task(worker()) for worker in workers]
+    log.info("gateway running: %s", ", ".join(sorted(components)))
+    try:
+        if "api" in components:
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(state), host=settings.api_host, port=settings.api_port,
+                    log_level="warning", lifespan="off", access_log=False,
+                )
+            )
+            api = asyncio.create_task(server.serve())
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({api, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            server.should_exit = True
+            await api
+            stopper.cancel()
+        else:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await collector.stop()
+        await dead_letters.stop()
+        await connection.close()
+        await engine.dispose()
+        log.info("gateway stopped")

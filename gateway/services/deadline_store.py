@@ -1,0 +1,54 @@
+"""Storing deadlines when their clock starts, and stopping the clock when met."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.plans import DeadlineKind
+from gateway.domain.deadlines import Deadline
+from gateway.store.tables import deadlines
+
+
+async def open_deadline(
+    conn: AsyncConnection,
+    deadline: Deadline,
+    *,
+    plan_id: str,
+    task_id: str | None,
+    met_at: datetime | None = None,
+) -> None:
+    await conn.execute(
+        insert(deadlines).values(
+            plan_id=plan_id,
+            task_id=task_id,
+            kind=deadline.kind.value,
+            round=deadline.round,
+            starts_at=deadline.starts_at,
+            warn_at=deadline.warn_at,
+            due_at=deadline.due_at,
+            calendar_version=deadline.calendar_version,
+            met_at=met_at,
+        )
+    )
+
+
+async def meet(
+    conn: AsyncConnection,
+    *,
+    task_id: str,
+    kinds: tuple[DeadlineKind, ...],
+    at: datetime,
+) -> None:
+    """Stop the task's open clocks of the given kinds at `at`."""
+    await conn.execute(
+        update(deadlines)
+        .where(
+            deadlines.c.task_id == task_id,
+            deadlines.c.kind.in_([k.value for k in kinds]),
+            deadlines.c.met_at.is_(None),
+        )
+        .values(met_at=at)
+    )

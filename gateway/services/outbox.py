@@ -1,0 +1,38 @@
+"""Queueing a message in the same transaction as the change that caused it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.tables import outbox
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    envelope: BaseModel,
+    *,
+    message_id: str,
+    message_type: str,
+    exchange: str,
+    routing_key: str,
+    plan_id: str,
+    task_id: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        insert(outbox).values(
+            message_id=message_id,
+            exchange=exchange,
+            routing_key=routing_key,
+            message_type=message_type,
+            plan_id=plan_id,
+            task_id=task_id,
+            body=envelope.model_dump_json(),
+            created_at=now,
+            attempts=0,
+        )
+    )

@@ -1,0 +1,232 @@
+"""Submitting and cancelling a plan."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.messages import (
+    Beneficiary,
+    MessageType,
+    TaskAssigned,
+    TaskAssignedEnvelope,
+    TaskCancelled,
+    TaskCancelledEnvelope,
+)
+from contracts.plans import ActivityIn, Member, PlanStatus, PlanSubmission, TaskState
+from gateway.auth import Caller, ClientKind
+from gateway.domain import deadlines as rules
+from gateway.domain.task_lifecycle import TERMINAL, TaskEvent, next_state
+from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gateway.ids import new_id, new_uuid
+from gateway.services import deadline_store, outbox, timeline
+from gateway.services.context import Context
+from gateway.store.tables import deadlines, plans, tasks
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    plan_id: str
+    created: bool
+
+
+def request_fingerprint(submission: PlanSubmission) -> str:
+    return hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+
+
+async def find_by_idempotency_key(
+    conn: AsyncConnection, centre: str, key: str, fingerprint: str
+) -> str | None:
+    row = (
+        await conn.execute(
+            select(plans.c.id, plans.c.request_hash).where(
+                plans.c.centre == centre, plans.c.idempotency_key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Conflict(
+            "this Idempotency-Key was already used for a different plan; "
+            "use a new key for a new plan"
+        )
+    return str(row.id)
+
+
+def _check_submission(ctx: Context, submission: PlanSubmission, caller: Caller, now: datetime) -> None:
+    if caller.kind not in (ClientKind.centre, ClientKind.admin):
+        raise Forbidden("only a family support centre's system submits plans")
+    if not caller.may_see_centre(submission.centre):
+        raise Forbidden(f"this credential submits plans for centre '{caller.scope}' only")
+    for index, activity in enumerate(submission.activities):
+        reason = ctx.agencies.why_not_routable(activity.agency)
+        if reason:
+            raise InvalidInput.field(f"activities[{index}].agency", reason)
+    if submission.approved_at > now + CLOCK_SKEW:
+        raise InvalidInput.field("approved_at", "is in the future")
+
+
+def _beneficiaries(activity: ActivityIn, members: dict[str, Member]) -> list[Beneficiary]:
+    chosen = activity.beneficiary_iins or list(members)
+    return [
+        Beneficiary(
+            iin=iin,
+            last_name=members[iin].last_name,
+            first_name=members[iin].first_name,
+            middle_name=members[iin].middle_name,
+        )
+        for iin in chosen
+    ]
+
+
+async def submit_plan(
+    conn: AsyncConnection,
+    ctx: Context,
+    submission: PlanSubmission,
+    caller: Caller,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+) -> SubmitResult:
+    _check_submission(ctx, submission, caller, now)
+    fingerprint = request_fingerprint(submission)
+    if idempotency_key:
+        existing = await find_by_idempotency_key(conn, submission.centre, idempotency_key, fingerprint)
+        if existing:
+            return SubmitResult(existing, created=False)
+
+    plan_id = new_id()
+    await conn.execute(
+        insert(plans).values(
+            id=plan_id,
+            centre=submission.centre,
+            external_id=submission.external_id,
+            status=PlanStatus.active.value,
+            approved_at=submission.approved_at,
+            created_at=now,
+            family=submission.family.model_dump(mode="json"),
+            grounds=submission.grounds,
+            created_by=caller.client_id,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+        )
+    )
+    await timeline.record(
+        conn, plan_id=plan_id, at=now, actor=caller.actor, type="plan_submitted",
+        data={"activities": len(submission.activities)},
+    )
+
+    members = {m.iin: m for m in submission.family.members}
+    routing = rules.routing(submission.approved_at, ctx.calendar)
+    task_rows: list[dict[str, Any]] = []
+    for seq, activity in enumerate(submission.activities, start=1):
+        task_id = new_id()
+        task_rows.append(
+            dict(
+                id=task_id, plan_id=plan_id, seq=seq, agency=activity.agency,
+                title=activity.title, description=activity.description,
+                due_date=activity.due_date, beneficiary_iins=activity.beneficiary_iins,
+                state=TaskState.created.value, round=0, created_at=now, updated_at=now,
+            )
+        )
+    await conn.execute(insert(tasks), task_rows)
+
+    for row, activity in zip(task_rows, submission.activities, strict=True):
+        task_id = row["id"]
+        await deadline_store.open_deadline(conn, routing, plan_id=plan_id, task_id=task_id)
+        if activity.due_date is not None:
+            await deadline_store.open_deadline(
+                conn,
+                rules.due_date(submission.approved_at, activity.due_date, ctx.calendar),
+                plan_id=plan_id,
+                task_id=task_id,
+            )
+        message_id = new_uuid()
+        envelope = TaskAssignedEnvelope(
+            message_id=message_id,
+            correlation_id=plan_id,
+            occurred_at=now,
+            payload=TaskAssigned(
+                task_id=task_id, plan_id=plan_id, centre=submission.centre,
+                agency=activity.agency, title=activity.title, description=activity.description,
+                due_date=activity.due_date, beneficiaries=_beneficiaries(activity, members),
+            ),
+        )
+        await outbox.enqueue(
+            conn, envelope, message_id=str(message_id), message_type=MessageType.task_assigned,
+            exchange=ctx.topology.tasks_exchange, routing_key=activity.agency,
+            plan_id=plan_id, task_id=task_id, now=now,
+        )
+        await timeline.record(
+            conn, plan_id=plan_id, task_id=task_id, at=now, actor=caller.actor,
+            type="task_created", to_state=TaskState.created.value,
+            data={"agency": activity.agency},
+        )
+    return SubmitResult(plan_id, created=True)
+
+
+async def load_plan_for(conn: AsyncConnection, plan_id: str, caller: Caller) -> Any:
+    """The plan's row, or NotFound/Forbidden for this caller."""
+    row = (await conn.execute(select(plans).where(plans.c.id == plan_id))).first()
+    if row is None:
+        raise NotFound(f"no plan with id '{plan_id}'")
+    if not caller.may_see_centre(row.centre):
+        raise Forbidden("this plan belongs to another centre")
+    return row
+
+
+async def cancel_plan(
+    conn: AsyncConnection, ctx: Context, plan_id: str, reason: str, caller: Caller, now: datetime
+) -> None:
+    plan = await load_plan_for(conn, plan_id, caller)
+    if plan.status != PlanStatus.active.value:
+        raise Conflict(f"the plan is {plan.status}; only an active plan can be cancelled")
+    await conn.execute(
+        update(plans)
+        .where(plans.c.id == plan_id)
+        .values(status=PlanStatus.cancelled.value, cancelled_at=now, cancel_reason=reason)
+    )
+    open_tasks = (
+        await conn.execute(
+            select(tasks.c.id, tasks.c.state, tasks.c.agency).where(
+                tasks.c.plan_id == plan_id, tasks.c.state.not_in([s.value for s in TERMINAL])
+            )
+        )
+    ).all()
+    for task in open_tasks:
+        to_state = next_state(TaskState(task.state), TaskEvent.cancelled)
+        await conn.execute(
+            update(tasks).where(tasks.c.id == task.id).values(state=to_state.value, updated_at=now)
+        )
+        await timeline.record(
+            conn, plan_id=plan_id, task_id=task.id, at=now, actor=caller.actor,
+            type="task_cancelled", from_state=task.state, to_state=to_state.value, reason=reason,
+        )
+        message_id = new_uuid()
+        await outbox.enqueue(
+            conn,
+            TaskCancelledEnvelope(
+                message_id=message_id, correlation_id=plan_id, occurred_at=now,
+                payload=TaskCancelled(task_id=task.id, plan_id=plan_id, agency=task.agency, reason=reason),
+            ),
+            message_id=str(message_id), message_type=MessageType.task_cancelled,
+            exchange=ctx.topology.tasks_exchange, routing_key=task.agency,
+            plan_id=plan_id, task_id=task.id, now=now,
+        )
+    # The clocks of a withdrawn plan stop: nothing is owed on it any more.
+    await conn.execute(
+        update(deadlines)
+        .where(deadlines.c.plan_id == plan_id, deadlines.c.met_at.is_(None))
+        .values(met_at=now)
+    )
+    await timeline.record(
+        conn, plan_id=plan_id, at=now, actor=caller.actor, type="plan_cancelled", reason=reason
+    )

@@ -1,0 +1,1 @@
+"""The gateway's store: tables, engine set-up and migrations (SQLite or PostgreSQL)."""

@@ -1,0 +1,211 @@
+"""The store's tables, written with SQLAlchemy Core.
+
+Core rather than the ORM: the services write a few rows per call with explicit SQL, and
+the outbox, inbox and deadline scans are set-based queries that an ORM would hide.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware timestamp stored as UTC on every backend.
+
+    SQLite has no time zone type and drops offsets; storing UTC everywhere and
+    re-attaching it on read keeps comparisons and ordering right on both stores.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(36)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("centre", String(64), nullable=False, index=True),
+    Column("external_id", String(100)),
+    Column("status", String(16), nullable=False, index=True),
+    Column("approved_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", Text),
+    Column("family", JSON, nullable=False),
+    Column("grounds", JSON, nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("idempotency_key", String(200)),
+    Column("request_hash", String(64)),
+    UniqueConstraint("centre", "idempotency_key"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("plan_id", ID, ForeignKey("plans.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("agency", String(40), nullable=False, index=True),
+    Column("title", String(500), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("due_date", Date),
+    Column("beneficiary_iins", JSON, nullable=False),
+    Column("state", String(24), nullable=False, index=True),
+    Column("round", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("dispatched_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("reported_at", UtcDateTime),
+    Column("accepted_at", UtcDateTime),
+    Column("last_comment", Text),
+    Column("last_reason", Text),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", ID, ForeignKey("plans.id"), nullable=False, index=True),
+    Column("task_id", ID, ForeignKey("tasks.id"), index=True),
+    Column("kind", String(16), nullable=False),
+    Column("round", Integer, nullable=False, default=0),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("warn_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("met_at", UtcDateTime),
+    Column("warned_at", UtcDateTime),
+    Column("breached_at", UtcDateTime),
+    Column("calendar_version", String(40), nullable=False),
+    Index("ix_deadlines_open_warn", "met_at", "warned_at", "warn_at"),
+    Index("ix_deadlines_open_due", "met_at", "breached_at", "due_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", ID, ForeignKey("plans.id"), nullable=False, index=True),
+    Column("task_id", ID, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("from_state", String(24)),
+    Column("to_state", String(24)),
+    Column("reason", Text),
+    Column("data", JSON, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", ID, nullable=False, unique=True),
+    Column("exchange", String(100), nullable=False),
+    Column("routing_key", String(100), nullable=False),
+    Column("message_type", String(40), nullable=False),
+    Column("plan_id", ID, nullable=False),
+    Column("task_id", ID),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Index("ix_outbox_pending", "published_at", "id"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("message_id", ID, primary_key=True),
+    Column("consumer", String(60), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scope", String(64)),
+    Column("key_prefix", String(32), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("client_id", ID, nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("plan_id", ID, index=True),
+    Column("task_id", ID),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("queue", String(200), nullable=False),
+    Column("message_id", String(64)),
+    Column("message_type", String(40)),
+    Column("routing_key", String(100)),
+    Column("task_id", ID, index=True),
+    Column("error", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("resolved_at", UtcDateTime),
+)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

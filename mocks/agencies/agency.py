@@ -1,0 +1,188 @@
+"""One simulated body: its queue consumer, its store and its scheduler, started together.
+
+The consumer's rule is the one the gateway expects of any real body: record first, then
+answer, then ack. An ack sent before the record is on disk could lose the task in a crash;
+an ack sent before the owed report is confirmed could leave the gateway waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from pathlib import Path
+
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
+from gateway.broker.topology import Topology
+from mocks.agencies.broker import ensure_topology
+from mocks.agencies.config import AgencyBehaviour
+from mocks.agencies.inbound import Unreadable, parse
+from mocks.agencies.locks import KeyedLock
+from mocks.agencies.plan import WorkPlan
+from mocks.agencies.reports import Reporter
+from mocks.agencies.scheduler import Scheduler
+from mocks.agencies.schema import Effect, database_path
+from mocks.agencies.store import AgencyStore
+
+log = logging.getLogger(__name__)
+
+_RETRY_PAUSE = 0.5
+"""Pause before handing back a message whose report could not be sent, so a broker that
+refuses publishes does not turn the redeliveries into a hot loop."""
+
+_DRAIN_SECONDS = 10.0
+
+
+class MockAgency:
+    def __init__(
+        self,
+        code: str,
+        *,
+        connection: AbstractConnection,
+        topology: Topology,
+        state_dir: Path,
+        behaviour: AgencyBehaviour,
+        prefetch: int = 50,
+    ) -> None:
+        self.code = code
+        self.state_path = database_path(state_dir, code)
+        self._connection = connection
+        self._topology = topology
+        self._plan = WorkPlan(behaviour, code)
+        self._prefetch = prefetch
+        self._per_message = KeyedLock()
+        self._inflight: set[asyncio.Task[object]] = set()
+        self._store: AgencyStore | None = None
+        self._channels: list[AbstractChannel] = []
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._reporter: Reporter | None = None
+        self._scheduler: Scheduler | None = None
+        self._scheduler_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._store is not None:
+            raise RuntimeError(f"mock agency {self.code} is already running")
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        await ensure_topology(self._connection, self._topology, self.code)
+        self._store = await AgencyStore.open(self.state_path, self._plan)
+
+        publish_channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        self._channels.append(publish_channel)
+        status = await publish_channel.get_exchange(self._topology.status_exchange, ensure=False)
+        self._reporter = Reporter(status, self._store, self.code)
+        self._scheduler = Scheduler(self._store, self._reporter, self.code)
+        self._scheduler_task = asyncio.create_task(
+            self._scheduler.run(), name=f"mock-agency-{self.code}-scheduler"
+        )
+
+        consume_channel = await self._connection.channel()
+        self._channels.append(consume_channel)
+        await consume_channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await consume_channel.get_queue(
+            self._topology.agency_queue(self.code), ensure=False
+        )
+        self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+        log.info("%s: consuming %s", self.code, self._queue.name)
+
+    async def stop(self) -> None:
+        """Stop taking messages, let the ones in hand finish, then stop the clock.
+
+        Work that is scheduled but not yet due stays in the store for the next start.
+        """
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+                await self._queue.cancel(self._consumer_tag)
+        self._queue = self._consumer_tag = None
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=_DRAIN_SECONDS)
+        if self._scheduler_task is not None:
+            self._scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler_task
+            self._scheduler_task = None
+        for channel in reversed(self._channels):
+            with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+                await channel.close()
+        self._channels.clear()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+        self._reporter = self._scheduler = None
+        log.info("%s: stopped", self.code)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self._handle(message)
+        except Exception:
+            log.exception("%s: failed to handle message %s", self.code, message.message_id)
+            await _settle(message.nack(requeue=True))
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        store, reporter, scheduler = self._store, self._reporter, self._scheduler
+        if store is None or reporter is None or scheduler is None:
+            return  # stopping: leave the message unacked, the broker hands it back
+        try:
+            envelope = parse(message.body, self.code)
+        except Unreadable as exc:
+            # Dead-letters through the queue's policy; retrying would fail the same way.
+            log.warning(
+                "%s: rejecting unreadable message %s: %s",
+                self.code,
+                message.message_id or "<no message_id>",
+                exc,
+            )
+            await _settle(message.reject(requeue=False))
+            return
+
+        message_id = str(envelope.message_id)
+        async with self._per_message.hold(message_id):
+            acceptance = await store.accept(envelope)
+            delivered = await reporter.deliver_in_order(acceptance.owed)
+        if not delivered:
+            await asyncio.sleep(_RETRY_PAUSE)
+            await _settle(message.nack(requeue=True))
+            return
+        if acceptance.effect is not Effect.duplicate:
+            scheduler.wake()
+        log.log(
+            logging.INFO if acceptance.effect is Effect.duplicate else logging.DEBUG,
+            "%s: %s %s for task %s (message %s)",
+            self.code,
+            acceptance.effect.value,
+            envelope.type.value,
+            envelope.payload.task_id,
+            message_id,
+        )
+        await _settle(message.ack())
+
+
+async def _settle(outcome: Awaitable[None]) -> None:
+    """Ack, nack or reject, tolerating a channel that has gone: the broker redelivers the
+    message then, and deduplication makes that harmless."""
+    try:
+        await outcome
+    except CONNECTION_EXCEPTIONS as exc:
+        log.warning("could not settle a message, the broker will redeliver it: %r", exc)

@@ -1,0 +1,74 @@
+"""Running several simulated bodies in one process, as the demo and the benchmarks do.
+
+One connection carries them all: the mocks are cheap, and one connection per body would
+only multiply the reconnection noise when the broker restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.broker.topology import Topology, agency_codes
+from mocks.agencies.agency import MockAgency
+from mocks.agencies.broker import connect_with_retry, describe
+from mocks.agencies.config import AgencyBehaviour
+
+__all__ = ["MockAgency", "run_agencies"]
+
+log = logging.getLogger(__name__)
+
+
+async def run_agencies(
+    codes: Sequence[str],
+    *,
+    amqp_url: str,
+    prefix: str,
+    state_dir: Path,
+    behaviour: AgencyBehaviour,
+    stop: asyncio.Event | None = None,
+    prefetch: int = 50,
+    delivery_limit: int = 5,
+    connect_timeout: float = 60.0,
+) -> None:
+    """Serve the given bodies until `stop` is set (or the task is cancelled).
+
+    `delivery_limit` must match the gateway's (GATEWAY_DELIVERY_LIMIT) because the mock
+    declares the same quorum queues and RabbitMQ refuses a redeclaration with other
+    arguments.
+    """
+    if not codes:
+        raise ValueError("no agencies to run")
+    stop = stop if stop is not None else asyncio.Event()
+    connection = await connect_with_retry(amqp_url, give_up_after=connect_timeout, stop=stop)
+    if connection is None:
+        return
+    topology = Topology(prefix, agency_codes(codes), delivery_limit)
+    started: list[MockAgency] = []
+    try:
+        for code in topology.agencies:
+            agency = MockAgency(
+                code,
+                connection=connection,
+                topology=topology,
+                state_dir=state_dir,
+                behaviour=behaviour,
+                prefetch=prefetch,
+            )
+            await agency.start()
+            started.append(agency)
+        log.info(
+            "mock agencies %s serving %s with prefix '%s', state in %s",
+            ", ".join(topology.agencies),
+            describe(amqp_url),
+            prefix,
+            state_dir,
+        )
+        await stop.wait()
+    finally:
+        for agency in reversed(started):
+            await agency.stop()
+        await connection.close()
+        log.info("mock agencies stopped")

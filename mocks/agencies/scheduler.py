@@ -1,0 +1,87 @@
+"""The body's clock: turns due steps into reports and re-sends what was never confirmed.
+
+The schedule lives in the store, not in timers, so that a restarted mock picks up every
+unfinished task where it stood. The loop sleeps until the earliest due step (or until the
+consumer wakes it), so a work time of 0 costs no polling delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from mocks.agencies.reports import Reporter
+from mocks.agencies.store import AgencyStore
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: AgencyStore,
+        reporter: Reporter,
+        agency: str,
+        *,
+        batch: int = 200,
+        idle_seconds: float = 1.0,
+        resend_after: float = 5.0,
+    ) -> None:
+        self._store = store
+        self._reporter = reporter
+        self._agency = agency
+        self._batch = batch
+        self._idle = idle_seconds
+        # A report younger than this may still be on its way (its inbound handler is
+        # publishing it); re-sending it would only make a harmless duplicate.
+        self._resend_after = resend_after
+        self._wake = asyncio.Event()
+        self._last_resend = 0.0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        # Whatever a previous run planned but did not get confirmed goes out first,
+        # before any newer step on the same task can be planned.
+        await self._resend(created_before=time.time())
+        while True:
+            self._wake.clear()
+            try:
+                busy = await self._tick()
+            except Exception:
+                log.exception("%s: scheduler step failed; retrying", self._agency)
+                busy = False
+                await asyncio.sleep(self._idle)
+            if busy:
+                continue
+            timeout = await self._time_to_next_step()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _tick(self) -> bool:
+        """One pass; True when there may be more due work right away."""
+        now = time.time()
+        if now - self._last_resend >= self._idle:
+            self._last_resend = now
+            await self._resend(created_before=now - self._resend_after)
+        due = await self._store.claim_due(now, self._batch)
+        if not due:
+            return False
+        # Each claimed report is on a different task, so they may go out together.
+        await self._reporter.deliver_concurrently(due)
+        return True
+
+    async def _resend(self, created_before: float) -> None:
+        stale = await self._store.unpublished(created_before)
+        if stale:
+            log.info("%s: re-sending %d unconfirmed status report(s)", self._agency, len(stale))
+            await self._reporter.deliver_in_order(stale)
+
+    async def _time_to_next_step(self) -> float:
+        next_at = await self._store.next_due_at()
+        if next_at is None:
+            return self._idle
+        return min(self._idle, max(0.0, next_at - time.time()))

@@ -1,0 +1,364 @@
+"""A body's durable memory: what it received, what it still owes, what it reported.
+
+Each inbound message is deduplicated, acted on and turned into planned reports in one
+transaction, so a crash leaves either all of it or none. sqlite3 blocks, so every call
+runs in a worker thread; one lock serialises them because a single connection is shared
+by the consumer and the scheduler of the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from contracts.messages import (
+    AgencyInbound,
+    ReportStatus,
+    TaskAssignedEnvelope,
+    TaskCancelledEnvelope,
+    TaskReturnedEnvelope,
+)
+from gateway.ids import new_uuid
+from mocks.agencies import wording
+from mocks.agencies.plan import Step, WorkPlan
+from mocks.agencies.schema import Effect, open_database
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PlannedReport:
+    """A status report whose message_id is already fixed on disk."""
+
+    message_id: str
+    task_id: str
+    plan_id: str
+    status: ReportStatus
+    comment: str | None
+    reason: str | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What became of one inbound message, and the reports its ack must wait for."""
+
+    effect: Effect
+    owed: list[PlannedReport]
+
+
+@dataclass(frozen=True)
+class _Task:
+    plan_id: str
+    state: str
+    round: int
+
+
+class AgencyStore:
+    def __init__(self, conn: sqlite3.Connection, plan: WorkPlan) -> None:
+        self._conn = conn
+        self._plan = plan
+        self._lock = threading.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, plan: WorkPlan) -> AgencyStore:
+        conn = await asyncio.to_thread(open_database, path)
+        return cls(conn, plan)
+
+    async def close(self) -> None:
+        await self._call(self._conn.close)
+
+    async def accept(self, envelope: AgencyInbound) -> Acceptance:
+        return await self._call(lambda: self._accept(envelope, time.time()))
+
+    async def claim_due(self, now: float, limit: int) -> list[PlannedReport]:
+        """Plan the reports of every step that is due and move each task on.
+
+        A task whose previous report is not yet confirmed is skipped, so that the body's
+        reports on one task leave in order.
+        """
+        return await self._call(lambda: self._claim_due(now, limit))
+
+    async def mark_published(self, message_ids: Sequence[str]) -> None:
+        if message_ids:
+            await self._call(lambda: self._mark_published(message_ids))
+
+    async def unpublished(self, created_before: float) -> list[PlannedReport]:
+        """Reports planned but never confirmed, oldest first: the ones a crash or a lost
+        channel left behind."""
+        return await self._call(lambda: self._unpublished(created_before))
+
+    async def next_due_at(self) -> float | None:
+        return await self._call(self._next_due_at)
+
+    # -- plumbing -------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(self._locked, fn)
+
+    def _locked(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            return fn()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- inbound --------------------------------------------------------------------
+
+    def _accept(self, envelope: AgencyInbound, now: float) -> Acceptance:
+        message_id = str(envelope.message_id)
+        task_id = envelope.payload.task_id
+        with self._transaction() as conn:
+            seen = conn.execute(
+                "SELECT 1 FROM journal WHERE message_id = ? LIMIT 1", (message_id,)
+            ).fetchone()
+            if seen is not None:
+                acceptance = Acceptance(Effect.duplicate, self._owed_by(message_id))
+            elif isinstance(envelope, TaskAssignedEnvelope):
+                acceptance = self._assign(envelope, now)
+            elif isinstance(envelope, TaskReturnedEnvelope):
+                acceptance = self._return(envelope, now)
+            else:
+                acceptance = self._cancel(envelope, now)
+            conn.execute(
+                "INSERT INTO journal (message_id, type, task_id, received_at, duplicate, effect)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    message_id,
+                    envelope.type.value,
+                    task_id,
+                    _iso(now),
+                    int(acceptance.effect is Effect.duplicate),
+                    acceptance.effect.value,
+                ),
+            )
+        return acceptance
+
+    def _assign(self, envelope: TaskAssignedEnvelope, now: float) -> Acceptance:
+        task = envelope.payload
+        if self._task(task.task_id) is not None:
+            # Already known under another message id (or cancelled before it arrived):
+            # a body takes a task once, whatever envelope it comes in.
+            return Acceptance(Effect.ignored, [])
+        delay = self._plan.working_time(task.task_id, 0, Step.in_progress)
+        self._conn.execute(
+            "INSERT INTO tasks (task_id, plan_id, state, round, next_step, next_at, updated_at)"
+            " VALUES (?, ?, 'working', 0, ?, ?, ?)",
+            (task.task_id, task.plan_id, Step.in_progress.value, now + delay, _iso(now)),
+        )
+        received = self._plan_report(
+            task.task_id,
+            task.plan_id,
+            ReportStatus.received,
+            now,
+            source=str(envelope.message_id),
+            comment=wording.received_comment(),
+        )
+        return Acceptance(Effect.taken, [received])
+
+    def _return(self, envelope: TaskReturnedEnvelope, now: float) -> Acceptance:
+        ret = envelope.payload
+        known = self._task(ret.task_id)
+        if known is not None and (known.state == "cancelled" or ret.round <= known.round):
+            return Acceptance(Effect.ignored, [])
+        if known is None:
+            # The body lost track of the task (e.g. its state was wiped); answering the
+            # return is more useful to the gateway than silence.
+            self._conn.execute(
+                "INSERT INTO tasks (task_id, plan_id, state, round, updated_at)"
+                " VALUES (?, ?, 'working', 0, ?)",
+                (ret.task_id, ret.plan_id, _iso(now)),
+            )
+        owed: list[PlannedReport] = []
+        if self._plan.reworks(ret.task_id, ret.round):
+            next_step = Step.done
+            owed.append(
+                self._plan_report(
+                    ret.task_id,
+                    ret.plan_id,
+                    ReportStatus.in_progress,
+                    now,
+                    source=str(envelope.message_id),
+                    comment=wording.in_progress_comment(ret.round),
+                )
+            )
+        else:
+            next_step = Step.rejected
+        delay = self._plan.working_time(ret.task_id, ret.round, next_step)
+        self._conn.execute(
+            "UPDATE tasks SET state = 'working', round = ?, next_step = ?, next_at = ?,"
+            " updated_at = ? WHERE task_id = ?",
+            (ret.round, next_step.value, now + delay, _iso(now), ret.task_id),
+        )
+        return Acceptance(Effect.applied, owed)
+
+    def _cancel(self, envelope: TaskCancelledEnvelope, now: float) -> Acceptance:
+        cancel = envelope.payload
+        # Upsert: a cancellation that overtakes its assignment must still win.
+        self._conn.execute(
+            "INSERT INTO tasks (task_id, plan_id, state, round, updated_at)"
+            " VALUES (?, ?, 'cancelled', 0, ?)"
+            " ON CONFLICT (task_id) DO UPDATE SET state = 'cancelled', next_step = NULL,"
+            " next_at = NULL, updated_at = excluded.updated_at",
+            (cancel.task_id, cancel.plan_id, _iso(now)),
+        )
+        return Acceptance(Effect.applied, [])
+
+    # -- schedule -------------------------------------------------------------------
+
+    def _claim_due(self, now: float, limit: int) -> list[PlannedReport]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT task_id, plan_id, round, next_step FROM tasks t"
+                " WHERE next_step IS NOT NULL AND next_at <= ?"
+                f" AND {_NOTHING_UNCONFIRMED} ORDER BY next_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            return [self._advance(row, now) for row in rows]
+
+    def _advance(self, row: sqlite3.Row, now: float) -> PlannedReport:
+        task_id: str = row["task_id"]
+        plan_id: str = row["plan_id"]
+        round_: int = row["round"]
+        step = Step(row["next_step"])
+        if step is Step.in_progress:
+            following = self._plan.after_in_progress(task_id, round_)
+            delay = self._plan.working_time(task_id, round_, following)
+            self._conn.execute(
+                "UPDATE tasks SET next_step = ?, next_at = ?, updated_at = ? WHERE task_id = ?",
+                (following.value, now + delay, _iso(now), task_id),
+            )
+            return self._plan_report(
+                task_id,
+                plan_id,
+                ReportStatus.in_progress,
+                now,
+                comment=wording.in_progress_comment(round_),
+            )
+        self._conn.execute(
+            "UPDATE tasks SET state = 'finished', next_step = NULL, next_at = NULL,"
+            " updated_at = ? WHERE task_id = ?",
+            (_iso(now), task_id),
+        )
+        if step is Step.done:
+            return self._plan_report(
+                task_id, plan_id, ReportStatus.done, now, comment=wording.done_comment(round_)
+            )
+        reason = wording.rejection_reason(self._plan.rng(task_id, round_, "reason"), round_)
+        return self._plan_report(task_id, plan_id, ReportStatus.rejected, now, reason=reason)
+
+    def _next_due_at(self) -> float | None:
+        row = self._conn.execute(
+            "SELECT MIN(next_at) FROM tasks t WHERE next_step IS NOT NULL"
+            f" AND {_NOTHING_UNCONFIRMED}"
+        ).fetchone()
+        value: float | None = row[0]
+        return value
+
+    # -- reports --------------------------------------------------------------------
+
+    def _plan_report(
+        self,
+        task_id: str,
+        plan_id: str,
+        status: ReportStatus,
+        now: float,
+        *,
+        source: str | None = None,
+        comment: str | None = None,
+        reason: str | None = None,
+    ) -> PlannedReport:
+        report = PlannedReport(
+            message_id=str(new_uuid()),
+            task_id=task_id,
+            plan_id=plan_id,
+            status=status,
+            comment=comment,
+            reason=reason,
+            reported_at=datetime.fromtimestamp(now, UTC),
+        )
+        self._conn.execute(
+            "INSERT INTO reports (message_id, task_id, plan_id, source_message_id, status,"
+            " comment, reason, reported_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report.message_id,
+                task_id,
+                plan_id,
+                source,
+                status.value,
+                comment,
+                reason,
+                report.reported_at.isoformat(),
+                now,
+            ),
+        )
+        return report
+
+    def _owed_by(self, source_message_id: str) -> list[PlannedReport]:
+        rows = self._conn.execute(
+            f"SELECT {_REPORT_COLUMNS} FROM reports"
+            " WHERE source_message_id = ? AND published_at IS NULL ORDER BY seq",
+            (source_message_id,),
+        ).fetchall()
+        return [_report(row) for row in rows]
+
+    def _unpublished(self, created_before: float) -> list[PlannedReport]:
+        rows = self._conn.execute(
+            f"SELECT {_REPORT_COLUMNS} FROM reports"
+            " WHERE published_at IS NULL AND created_at <= ? ORDER BY seq",
+            (created_before,),
+        ).fetchall()
+        return [_report(row) for row in rows]
+
+    def _mark_published(self, message_ids: Sequence[str]) -> None:
+        stamp = _iso(time.time())
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE reports SET published_at = ? WHERE message_id = ? AND published_at IS NULL",
+                [(stamp, message_id) for message_id in message_ids],
+            )
+
+    def _task(self, task_id: str) -> _Task | None:
+        row = self._conn.execute(
+            "SELECT plan_id, state, round FROM tasks WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return _Task(plan_id=row["plan_id"], state=row["state"], round=row["round"])
+
+
+_NOTHING_UNCONFIRMED = (
+    "NOT EXISTS (SELECT 1 FROM reports r WHERE r.task_id = t.task_id AND r.published_at IS NULL)"
+)
+_REPORT_COLUMNS = "message_id, task_id, plan_id, status, comment, reason, reported_at"
+
+
+def _report(row: sqlite3.Row) -> PlannedReport:
+    return PlannedReport(
+        message_id=row["message_id"],
+        task_id=row["task_id"],
+        plan_id=row["plan_id"],
+        status=ReportStatus(row["status"]),
+        comment=row["comment"],
+        reason=row["reason"],
+        reported_at=datetime.fromisoformat(row["reported_at"]),
+    )
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat()

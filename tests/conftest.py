@@ -1,0 +1,73 @@
+"""Shared fixtures: real stores (SQLite and PostgreSQL) and the real RabbitMQ.
+
+Every test that touches the broker gets its own name prefix, so tests never see each
+other's queues; every PostgreSQL run gets its own database, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.engine import open_engine
+from gateway.store.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+AMQP_URL = os.environ.get("GATEWAY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run; its SQLAlchemy URL."""
+    import asyncio
+
+    name = f"gw_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+asyncpg", database=name)
+    yield url.render_as_string(hide_password=False)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = open_engine(store_url, pool_size=5)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def amqp_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def harness(engine: AsyncEngine, amqp_prefix: str) -> AsyncIterator[object]:
+    from tests.integration.harness import start_harness
+
+    h, stop = await start_harness(engine, amqp_prefix, AMQP_URL, centre=f"centre-{uuid.uuid4().hex[:8]}")
+    yield h
+    await stop()

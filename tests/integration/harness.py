@@ -1,0 +1,181 @@
+"""The gateway's parts wired in-process against the real broker and a real store.
+
+The API is driven through httpx's ASGI transport, the relay, the collector and the
+dead-letter recorder run as they do in `gateway serve`, and time comes from a manual
+clock so that deadlines move without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import aio_pika
+import httpx
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.messages import ReportStatus, StatusEnvelope, StatusReport
+from gateway.agencies import load_agencies
+from gateway.api.app import create_app
+from gateway.api.deps import AppState
+from gateway.auth import ClientKind
+from gateway.broker.dead_letters import DeadLetterRecorder
+from gateway.broker.outbox_relay import OutboxRelay
+from gateway.broker.status_collector import StatusCollector
+from gateway.broker.topology import STATUS_ROUTING_KEY, Topology, persistent_message
+from gateway.clock import ManualClock
+from gateway.config import Settings
+from gateway.ids import new_uuid
+from gateway.iin import next_valid_iin
+from gateway.services.clients import add_client
+from gateway.services.context import Context
+from gateway.workdays import default_calendar
+
+AGENCIES = ("education", "health", "housing", "internal_affairs")
+
+
+def family_members() -> list[dict[str, Any]]:
+    return [
+        {"iin": next_valid_iin(date(1987, 3, 14), "female", 1), "last_name": "Сейткали",
+         "first_name": "Динара", "role": "applicant"},
+        {"iin": next_valid_iin(date(2014, 6, 2), "male", 10), "last_name": "Сейткали",
+         "first_name": "Алихан", "role": "child"},
+    ]
+
+
+def plan_body(centre: str, *, agencies: tuple[str, ...] = AGENCIES, approved_at: datetime | None = None) -> dict[str, Any]:
+    members = family_members()
+    return {
+        "centre": centre,
+        "external_id": "ИПР-2026-0001",
+        "approved_at": (approved_at or datetime.now(UTC)).isoformat(),
+        "family": {"members": members, "address": "г. Алматы, ул. Абая, 1"},
+        "grounds": ["малообеспеченность"],
+        "activities": [
+            {"agency": code, "title": f"Мероприятие: {code}", "due_date": "2027-01-29",
+             "beneficiary_iins": [members[1]["iin"]] if code == "education" else []}
+            for code in agencies
+        ],
+    }
+
+
+@dataclass
+class Harness:
+    engine: AsyncEngine
+    ctx: Context
+    clock: ManualClock
+    connection: AbstractRobustConnection
+    channel: AbstractChannel
+    http: httpx.AsyncClient
+    relay: OutboxRelay
+    centre: str
+    keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def topology(self) -> Topology:
+        return self.ctx.topology
+
+    async def add_key(self, kind: ClientKind, scope: str | None, name: str = "test") -> str:
+        async with self.engine.begin() as conn:
+            client = await add_client(
+                conn, name=name, kind=kind, scope=scope, agencies=self.ctx.agencies, now=self.clock.now()
+            )
+        return client.api_key
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    async def submit(self, body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+        return await self.http.post(
+            "/api/v1/plans", json=body or plan_body(self.centre), headers={**self.auth("centre"), **headers}
+        )
+
+    async def plan(self, plan_id: str, who: str = "centre") -> dict[str, Any]:
+        response = await self.http.get(f"/api/v1/plans/{plan_id}", headers=self.auth(who))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def take(self, agency: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Act as the body's system: consume `count` messages from its queue and ack them."""
+        queue = await self.channel.get_queue(self.topology.agency_queue(agency), ensure=False)
+        got: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while len(got) < count:
+                message = await queue.get(fail=False)
+                if message is None:
+                    await asyncio.sleep(0.05)
+                    continue
+                got.append({"body": json.loads(message.body), "message_id": message.message_id})
+                await message.ack()
+        return got
+
+    async def report(
+        self, task_id: str, agency: str, status: ReportStatus, *, plan_id: str = "",
+        message_id: str | None = None, reason: str | None = None, comment: str | None = None,
+    ) -> str:
+        """Publish a status message on the status exchange, as a body's system does."""
+        mid = message_id or str(new_uuid())
+        envelope = StatusEnvelope(
+            message_id=mid, correlation_id=plan_id, occurred_at=datetime.now(UTC),
+            payload=StatusReport(
+                task_id=task_id, agency=agency, status=status, reason=reason, comment=comment,
+                reported_at=datetime.now(UTC),
+            ),
+        )
+        await self.publish_raw(envelope.model_dump_json().encode(), message_id=mid)
+        return mid
+
+    async def publish_raw(self, body: bytes, *, message_id: str) -> None:
+        exchange = await self.channel.get_exchange(self.topology.status_exchange, ensure=False)
+        await exchange.publish(
+            persistent_message(body, message_id=message_id, correlation_id="", message_type="task.status"),
+            routing_key=STATUS_ROUTING_KEY,
+        )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "") -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+async def start_harness(engine: AsyncEngine, prefix: str, amqp_url: str, centre: str) -> tuple[Harness, Callable[[], Awaitable[None]]]:
+    settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
+    agencies = load_agencies()
+    topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
+    ctx = Context(default_calendar(), agencies, topology)
+    clock = ManualClock(datetime.now(UTC))
+    connection = await aio_pika.connect_robust(amqp_url)
+    channel = await connection.channel()
+    await topology.declare(channel)
+    relay = OutboxRelay(engine, connection, clock, poll_seconds=0.1)
+    collector = StatusCollector(engine, connection, ctx, clock)
+    dead = DeadLetterRecorder(engine, connection, ctx, clock)
+    await collector.start()
+    await dead.start()
+    relay_task = asyncio.create_task(relay.run())
+    state = AppState(settings=settings, engine=engine, ctx=ctx, clock=clock, on_outbox_write=relay.wake)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state)), base_url="http://gw")
+    harness = Harness(engine, ctx, clock, connection, channel, http, relay, centre)
+    harness.keys["centre"] = await harness.add_key(ClientKind.centre, centre)
+    harness.keys["admin"] = await harness.add_key(ClientKind.admin, None)
+    for code in AGENCIES:
+        harness.keys[code] = await harness.add_key(ClientKind.agency, code)
+
+    async def stop() -> None:
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        await collector.stop()
+        await dead.stop()
+        await http.aclose()
+        await topology.delete(channel)
+        await connection.close()
+
+    return harness, stop
+
+
