@@ -85,7 +85,7 @@ def up(
     if mocks:
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gateway", "mocks", "agencies", "--work-seconds", str(work_seconds),
+                [sys.executable, "-m", "gateway", "mocks", "agencies", "run", "--work-seconds", str(work_seconds),
                  "--reject-rate", str(reject_rate)]
             )
         )

@@ -9,7 +9,10 @@ queue's delivery limit, so a poison message cannot block the queue.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
@@ -25,6 +28,32 @@ from gateway.services.context import Context
 log = logging.getLogger("gateway.collector")
 
 CONSUMER = "status-collector"
+
+
+class KeyedLocks:
+    """One FIFO lock per key, dropped when nobody holds or waits for it.
+
+    The collector handles up to `prefetch` messages at once; reports on the same task
+    must still be applied in the order the queue gave them (received before in_progress
+    before done), so they queue up behind one lock per task.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 class StatusCollector:
@@ -43,6 +72,7 @@ class StatusCollector:
         self._clock = clock
         self._prefetch = prefetch
         self._channel: AbstractChannel | None = None
+        self._per_task = KeyedLocks()
 
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True)
@@ -61,7 +91,7 @@ class StatusCollector:
             await self._dead_letter(message, f"invalid status message: {error}")
             return
         try:
-            async with self._engine.begin() as conn:
+            async with self._per_task.hold(envelope.payload.task_id), self._engine.begin() as conn:
                 now = self._clock.now()
                 if await tasks.claim_message(conn, str(envelope.message_id), CONSUMER, now):
                     await tasks.apply_report(

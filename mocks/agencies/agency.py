@@ -35,13 +35,19 @@ from mocks.agencies.store import AgencyStore
 log = logging.getLogger(__name__)
 
 _RETRY_PAUSE = 0.5
-"""Pause before handing back a message whose report could not be sent, so a broker that
-refuses publishes does not turn the redeliveries into a hot loop."""
+"""Pause before handing back a message the body could not finish (report not confirmed,
+store failure), so that a persistent fault does not spin through the redeliveries."""
 
 _DRAIN_SECONDS = 10.0
 
 
 class MockAgency:
+    """One body on a shared connection.
+
+    Separate from the runner so that a test can stop and restart a single body over the
+    same state directory, which is how a crash of the body's system is simulated.
+    """
+
     def __init__(
         self,
         code: str,
@@ -88,6 +94,7 @@ class MockAgency:
         status = await publish_channel.get_exchange(self._topology.status_exchange, ensure=False)
         self._reporter = Reporter(status, self._store, self.code)
         self._scheduler = Scheduler(self._store, self._reporter, self.code)
+        await self._scheduler.recover()
         self._scheduler_task = asyncio.create_task(
             self._scheduler.run(), name=f"mock-agency-{self.code}-scheduler"
         )
@@ -135,6 +142,7 @@ class MockAgency:
             await self._handle(message)
         except Exception:
             log.exception("%s: failed to handle message %s", self.code, message.message_id)
+            await asyncio.sleep(_RETRY_PAUSE)
             await _settle(message.nack(requeue=True))
         finally:
             if task is not None:

@@ -43,21 +43,25 @@ class Scheduler:
     def wake(self) -> None:
         self._wake.set()
 
+    async def recover(self) -> None:
+        """Send whatever a previous run planned but never got confirmed.
+
+        Called before the consumer starts, so that a redelivered message finds its report
+        already sent instead of racing the scheduler to send it.
+        """
+        self._last_resend = time.time()
+        await self._resend(created_before=self._last_resend)
+
     async def run(self) -> None:
-        # Whatever a previous run planned but did not get confirmed goes out first,
-        # before any newer step on the same task can be planned.
-        await self._resend(created_before=time.time())
         while True:
             self._wake.clear()
             try:
-                busy = await self._tick()
+                if await self._tick():
+                    continue
+                timeout = await self._time_to_next_step()
             except Exception:
                 log.exception("%s: scheduler step failed; retrying", self._agency)
-                busy = False
-                await asyncio.sleep(self._idle)
-            if busy:
-                continue
-            timeout = await self._time_to_next_step()
+                timeout = self._idle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 

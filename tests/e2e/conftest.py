@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from gateway.agencies import load_agencies
+from gateway.broker.topology import Topology
+from tests.conftest import AMQP_URL
+from tests.e2e.system import System
+
+
+@pytest.fixture
+def system(tmp_path: Path, amqp_prefix: str) -> Iterator[System]:
+    instance = System(root=tmp_path, prefix=amqp_prefix)
+    yield instance
+    instance.stop_all()
+
+    async def clean() -> None:
+        connection = await aio_pika.connect(AMQP_URL)
+        async with connection:
+            channel = await connection.channel()
+            await Topology(amqp_prefix, load_agencies().enabled_codes()).delete(channel)
+
+    asyncio.run(clean())
