@@ -17,7 +17,9 @@ IIN = Annotated[
     str,
     StringConstraints(strip_whitespace=True),
     AfterValidator(check_iin),
-    Field(description="Individual identification number (ИИН): 12 digits with a valid control digit."),
+    Field(
+        description="Individual identification number (ИИН): 12 digits with a valid control digit."
+    ),
 ]
 
 AgencyCode = Annotated[

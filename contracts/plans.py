@@ -76,7 +76,9 @@ class PlanSubmission(BaseModel):
     )
     approved_at: Timestamp = Field(description="When the centre approved the plan (order 192 p.8).")
     family: Family
-    grounds: list[Text] = Field(default_factory=list, description="Grounds of the difficult life situation.")
+    grounds: list[Text] = Field(
+        default_factory=list, description="Grounds of the difficult life situation."
+    )
     activities: Annotated[list[ActivityIn], Field(min_length=1, max_length=MAX_ACTIVITIES)]
 
     @model_validator(mode="after")
@@ -86,7 +88,8 @@ class PlanSubmission(BaseModel):
             for iin in activity.beneficiary_iins:
                 if iin not in members:
                     raise ValueError(
-                        f"activities[{index}].beneficiary_iins names an IIN that is not a family member"
+                        f"activities[{index}].beneficiary_iins names an IIN "
+                        "that is not a family member"
                     )
         return self
 

@@ -51,7 +51,9 @@ class IssuedKey:
 def issue_key() -> IssuedKey:
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    return IssuedKey(prefix=prefix, secret_hash=hash_secret(secret), plaintext=f"gw_{prefix}_{secret}")
+    return IssuedKey(
+        prefix=prefix, secret_hash=hash_secret(secret), plaintext=f"gw_{prefix}_{secret}"
+    )
 
 
 def hash_secret(secret: str) -> str:

@@ -25,8 +25,8 @@ DEMO_CENTRE = "demo-centre"
 async def ensure_dev_credentials(
     engine: AsyncEngine, agencies: Agencies, path: Path, api_url: str
 ) -> dict[str, Any]:
-    if path.exists():
-        existing: dict[str, Any] = json.loads(path.read_text())
+    if path.exists():  # noqa: ASYNC240 - one small local file, once at start-up
+        existing: dict[str, Any] = json.loads(path.read_text())  # noqa: ASYNC240
         async with engine.connect() as conn:
             if await authenticate(conn, existing.get("admin", "")) is not None:
                 existing["api_url"] = api_url
@@ -34,15 +34,26 @@ async def ensure_dev_credentials(
                 return existing
     now = SystemClock().now()
     async with engine.begin() as conn:
-        admin = await add_client(conn, name="local admin", kind=ClientKind.admin, scope=None, agencies=agencies, now=now)
+        admin = await add_client(
+            conn, name="local admin", kind=ClientKind.admin, scope=None, agencies=agencies, now=now
+        )
         centre = await add_client(
-            conn, name="Demo family support centre", kind=ClientKind.centre, scope=DEMO_CENTRE,
-            agencies=agencies, now=now,
+            conn,
+            name="Demo family support centre",
+            kind=ClientKind.centre,
+            scope=DEMO_CENTRE,
+            agencies=agencies,
+            now=now,
         )
         agency_keys = {}
         for code in agencies.enabled_codes():
             client = await add_client(
-                conn, name=f"{code} system", kind=ClientKind.agency, scope=code, agencies=agencies, now=now
+                conn,
+                name=f"{code} system",
+                kind=ClientKind.agency,
+                scope=code,
+                agencies=agencies,
+                now=now,
             )
             agency_keys[code] = client.api_key
     data = {

@@ -49,8 +49,13 @@ def serve(
         settings.api_port = port
     chosen = {
         name
-        for name, on in (("api", api), ("relay", relay), ("collector", collector),
-                         ("watcher", watcher), ("dead-letters", dead_letters))
+        for name, on in (
+            ("api", api),
+            ("relay", relay),
+            ("collector", collector),
+            ("watcher", watcher),
+            ("dead-letters", dead_letters),
+        )
         if on
     }
     asyncio.run(run(settings, chosen))
@@ -76,7 +81,9 @@ def up(
         engine = open_engine(settings.database_url)
         try:
             await upgrade(engine)
-            await ensure_dev_credentials(engine, load_agencies(settings.agencies_file), settings.credentials_file, api_url)
+            await ensure_dev_credentials(
+                engine, load_agencies(settings.agencies_file), settings.credentials_file, api_url
+            )
         finally:
             await engine.dispose()
 
@@ -85,8 +92,18 @@ def up(
     if mocks:
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gateway", "mocks", "agencies", "run", "--work-seconds", str(work_seconds),
-                 "--reject-rate", str(reject_rate)]
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "mocks",
+                    "agencies",
+                    "run",
+                    "--work-seconds",
+                    str(work_seconds),
+                    "--reject-rate",
+                    str(reject_rate),
+                ]
             )
         )
     typer.echo(f"gateway API: {api_url}  (docs {api_url}/docs)")
@@ -111,7 +128,9 @@ def up(
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    failed = [p.returncode for p in procs if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+    failed = [
+        p.returncode for p in procs if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)
+    ]
     raise typer.Exit(1 if failed else 0)
 
 
@@ -151,7 +170,9 @@ def clients_add(
     try:
         client_kind = ClientKind(kind)
     except ValueError:
-        raise typer.BadParameter("kind must be admin, centre or agency", param_hint="--kind") from None
+        raise typer.BadParameter(
+            "kind must be admin, centre or agency", param_hint="--kind"
+        ) from None
 
     async def run() -> str:
         engine = open_engine(settings.database_url)
@@ -159,8 +180,12 @@ def clients_add(
             await upgrade(engine)
             async with engine.begin() as conn:
                 new = await add_client(
-                    conn, name=name, kind=client_kind, scope=scope,
-                    agencies=load_agencies(settings.agencies_file), now=SystemClock().now(),
+                    conn,
+                    name=name,
+                    kind=client_kind,
+                    scope=scope,
+                    agencies=load_agencies(settings.agencies_file),
+                    now=SystemClock().now(),
                 )
             return new.api_key
         finally:
@@ -203,7 +228,9 @@ def calendar_deadline(
     try:
         moment = datetime.fromisoformat(start)
     except ValueError:
-        raise typer.BadParameter(f"'{start}' is not an ISO 8601 datetime", param_hint="START") from None
+        raise typer.BadParameter(
+            f"'{start}' is not an ISO 8601 datetime", param_hint="START"
+        ) from None
     if working_days < 1:
         raise typer.BadParameter("must be 1 or more", param_hint="N")
     typer.echo(default_calendar().deadline(moment, working_days).isoformat())
@@ -232,7 +259,9 @@ def contracts_export(
 @app.command()
 def demo(
     api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
-    api_key: str | None = typer.Option(None, help="A centre's API key. Default: the demo centre's."),
+    api_key: str | None = typer.Option(
+        None, help="A centre's API key. Default: the demo centre's."
+    ),
     timeout: float = typer.Option(120.0, help="Give up after this many seconds."),
 ) -> None:
     """Submit a sample plan, follow it live, accept the reports, see it completed."""
@@ -266,5 +295,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

@@ -30,10 +30,10 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = 0.5
     watcher_poll_seconds: float = 30.0
     delivery_limit: int = 5
-    """Deliveries of one message before RabbitMQ dead-letters it (quorum queue x-delivery-limit)."""
+    """Deliveries of a message before RabbitMQ dead-letters it (quorum x-delivery-limit)."""
 
     credentials_file: Path = STATE_DIR / "credentials.json"
-    """Where `gateway up` writes the development credentials it bootstraps. Never used in production."""
+    """Where `gateway up` writes the development credentials it bootstraps (never in production)."""
 
     fault_hold: str | None = None
     """Test hook: `before_publish` or `before_mark` makes the outbox relay stop at that point

@@ -56,7 +56,11 @@ async def scan(engine: AsyncEngine, now: datetime, *, limit: int = 1000) -> Scan
             if result.rowcount:
                 warned += 1
                 await timeline.record(
-                    conn, plan_id=row.plan_id, task_id=row.task_id, at=now, actor=WATCHER_ACTOR,
+                    conn,
+                    plan_id=row.plan_id,
+                    task_id=row.task_id,
+                    at=now,
+                    actor=WATCHER_ACTOR,
                     type="deadline_warning",
                     data={"kind": row.kind, "round": row.round, "due_at": row.due_at.isoformat()},
                 )
@@ -80,7 +84,11 @@ async def scan(engine: AsyncEngine, now: datetime, *, limit: int = 1000) -> Scan
             if result.rowcount:
                 breached += 1
                 await timeline.record(
-                    conn, plan_id=row.plan_id, task_id=row.task_id, at=now, actor=WATCHER_ACTOR,
+                    conn,
+                    plan_id=row.plan_id,
+                    task_id=row.task_id,
+                    at=now,
+                    actor=WATCHER_ACTOR,
                     type="deadline_breached",
                     data={"kind": row.kind, "round": row.round, "due_at": row.due_at.isoformat()},
                 )

@@ -242,14 +242,13 @@ def completion_summary(plan: PlanView) -> tuple[str, ...]:
     accepted = sum(1 for t in plan.tasks if t.state is TaskState.accepted)
     took = (plan.completed_at - plan.created_at).total_seconds()
     return (
-        f"completed at {plan.completed_at.isoformat(sep=' ', timespec='seconds')} (gateway's clock)",
+        f"completed at {plan.completed_at.isoformat(sep=' ', timespec='seconds')}"
+        " (gateway's clock)",
         f"{len(plan.tasks)} tasks, {accepted} accepted; submit to completion {duration_text(took)}",
     )
 
 
-def outcome(
-    plan: PlanView, agencies: Mapping[str, Agency], *, timed_out: bool
-) -> Outcome | None:
+def outcome(plan: PlanView, agencies: Mapping[str, Agency], *, timed_out: bool) -> Outcome | None:
     """How the demo ends with the plan as it stands, or None to keep watching.
 
     A refusal wins over the timeout: the refusal is the cause, and a developer who
@@ -316,10 +315,11 @@ def refusal(response: httpx.Response, doing: str) -> Outcome:
     if response.status_code in (401, 403):
         return Outcome(
             EXIT_CREDENTIAL_REFUSED,
-            f"the gateway refused the credential while {doing} "
-            f"({response.status_code}: {detail})",
-            ("pass a centre's key with --api-key, or use the demo centre's key that "
-             "`gateway up` writes to the development credentials file",),
+            f"the gateway refused the credential while {doing} ({response.status_code}: {detail})",
+            (
+                "pass a centre's key with --api-key, or use the demo centre's key that "
+                "`gateway up` writes to the development credentials file",
+            ),
         )
     if doing == "submitting the plan":
         return Outcome(
@@ -432,8 +432,12 @@ def _expect(response: httpx.Response, doing: str, *ok: int) -> Any:
     return response.json()
 
 
-async def run_demo(api_url: str, api_key: str, centre: str, timeout: float) -> int:
-    """Play the centre for one plan; the return value is the process's exit code."""
+async def run_demo(api_url: str, api_key: str, centre: str, timeout: float) -> int:  # noqa: ASYNC109
+    """Play the centre for one plan; the return value is the process's exit code.
+
+    `timeout` bounds the wait for the plan, not any single request; it is checked right
+    after a fresh read, so the message names the open tasks as they stand then.
+    """
     console = Console(highlight=False)
     headers = {"Authorization": f"Bearer {api_key}"}
     try:
@@ -450,7 +454,7 @@ async def run_demo(api_url: str, api_key: str, centre: str, timeout: float) -> i
 
 
 async def _follow_one_plan(
-    client: httpx.AsyncClient, console: Console, centre: str, timeout: float
+    client: httpx.AsyncClient, console: Console, centre: str, give_up_after: float
 ) -> Outcome:
     registry = [
         Agency.model_validate(a)
@@ -502,7 +506,7 @@ async def _follow_one_plan(
                     accepted.add(task_id)
             elapsed = time.monotonic() - started
             live.update(render(plan, agencies, elapsed), refresh=True)
-            result = outcome(plan, agencies, timed_out=elapsed >= timeout)
+            result = outcome(plan, agencies, timed_out=elapsed >= give_up_after)
             if result is not None:
                 return result
             await asyncio.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))

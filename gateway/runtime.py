@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import uvicorn
 
@@ -59,8 +60,13 @@ async def serve(
         await ctx.topology.declare(channel)
 
     relay = OutboxRelay(
-        engine, connection, clock, batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds,
-        fault_hold=settings.fault_hold, fault_marker=settings.fault_marker,
+        engine,
+        connection,
+        clock,
+        batch=settings.relay_batch,
+        poll_seconds=settings.relay_poll_seconds,
+        fault_hold=settings.fault_hold,
+        fault_marker=settings.fault_marker,
     )
     collector = StatusCollector(engine, connection, ctx, clock)
     dead_letters = DeadLetterRecorder(engine, connection, ctx, clock)
@@ -68,7 +74,7 @@ async def serve(
     async def broker_ready() -> bool:
         return not connection.is_closed
 
-    workers: list[Callable[[], Awaitable[None]]] = []
+    workers: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if "relay" in components:
         workers.append(relay.run)
     if "watcher" in components:
@@ -79,7 +85,10 @@ async def serve(
         await dead_letters.start()
 
     state = AppState(
-        settings=settings, engine=engine, ctx=ctx, clock=clock,
+        settings=settings,
+        engine=engine,
+        ctx=ctx,
+        clock=clock,
         on_outbox_write=relay.wake if "relay" in components else (lambda: None),
         broker_ready=broker_ready,
     )
@@ -89,8 +98,12 @@ async def serve(
         if "api" in components:
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(state), host=settings.api_host, port=settings.api_port,
-                    log_level="warning", lifespan="off", access_log=False,
+                    create_app(state),
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="warning",
+                    lifespan="off",
+                    access_log=False,
                 )
             )
             api = asyncio.create_task(server.serve())

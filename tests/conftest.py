@@ -68,6 +68,8 @@ def amqp_prefix() -> str:
 async def harness(engine: AsyncEngine, amqp_prefix: str) -> AsyncIterator[object]:
     from tests.integration.harness import start_harness
 
-    h, stop = await start_harness(engine, amqp_prefix, AMQP_URL, centre=f"centre-{uuid.uuid4().hex[:8]}")
+    h, stop = await start_harness(
+        engine, amqp_prefix, AMQP_URL, centre=f"centre-{uuid.uuid4().hex[:8]}"
+    )
     yield h
     await stop()

@@ -65,12 +65,15 @@ async def get_caller(
         key = authorization[7:].strip()
     if not key:
         raise HTTPException(
-            401, "a credential is required: send 'Authorization: Bearer <api key>'",
+            401,
+            "a credential is required: send 'Authorization: Bearer <api key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
     caller = await state.caller_for(key)
     if caller is None:
-        raise HTTPException(401, "the credential is not valid", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "the credential is not valid", headers={"WWW-Authenticate": "Bearer"}
+        )
     return caller
 
 

@@ -19,8 +19,13 @@ PROBLEM = "application/problem+json"
 
 
 def problem(
-    status: int, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-    instance: str | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://gateway.example.kz/problems/{title.lower().replace(' ', '-')}",
@@ -60,7 +65,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
             reason = "is required"
         elif error.get("type") == "json_invalid":
             position = error.get("loc", ("body", "?"))[-1]
-            reason = f"malformed JSON at character {position}: {error.get('ctx', {}).get('error', reason)}"
+            cause = error.get("ctx", {}).get("error", reason)
+            reason = f"malformed JSON at character {position}: {cause}"
             field = "body"
         errors.append({"field": field, "reason": reason})
     return errors
@@ -69,7 +75,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, instance=request.url.path)
+        return problem(
+            exc.status, exc.title, exc.detail, errors=exc.errors, instance=request.url.path
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,6 +91,9 @@ def install(app: FastAPI) -> None:
             exc.status_code, "Error"
         )
         return problem(
-            exc.status_code, title, str(exc.detail), instance=request.url.path,
+            exc.status_code,
+            title,
+            str(exc.detail),
+            instance=request.url.path,
             headers=getattr(exc, "headers", None),
         )

@@ -30,14 +30,20 @@ class ClientOut(BaseModel):
     api_key: str = Field(description="Shown once; only its hash is stored.")
 
 
-@router.post("/api/v1/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["admin"])
+@router.post(
+    "/api/v1/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["admin"]
+)
 async def add_client(body: ClientIn, state: State, caller: CallerDep) -> ClientOut:
     if caller.kind is not ClientKind.admin:
         raise Forbidden("only an admin credential manages clients")
     async with state.engine.begin() as conn:
         new = await clients.add_client(
-            conn, name=body.name, kind=body.kind, scope=body.scope,
-            agencies=state.ctx.agencies, now=state.clock.now(),
+            conn,
+            name=body.name,
+            kind=body.kind,
+            scope=body.scope,
+            agencies=state.ctx.agencies,
+            now=state.clock.now(),
         )
     return ClientOut(id=new.id, name=new.name, kind=new.kind, scope=new.scope, api_key=new.api_key)
 
@@ -68,4 +74,6 @@ async def ready(state: State) -> JSONResponse:
     else:
         checks["broker"] = "ok" if await state.broker_ready() else "failing: not connected"
     ok = all(v == "ok" or v.startswith("not used") for v in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+    )

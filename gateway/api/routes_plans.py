@@ -27,7 +27,10 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         max_length=200,
-        description="Repeat a submit with the same key and the same body: you get the same plan back, never a second one.",
+        description=(
+            "Repeat a submit with the same key and the same body: "
+            "you get the same plan back, never a second one."
+        ),
     ),
 ]
 
@@ -57,7 +60,9 @@ async def submit_plan(
             raise
         async with state.engine.begin() as conn:
             found = await plan_service.find_by_idempotency_key(
-                conn, submission.centre, idempotency_key,
+                conn,
+                submission.centre,
+                idempotency_key,
                 plan_service.request_fingerprint(submission),
             )
         if found is None:
@@ -79,7 +84,9 @@ async def list_plans(
     centre: str | None = None,
     status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
     agency: str | None = None,
-    overdue: bool | None = Query(None, description="Only plans with a deadline passed and not met (or, false, none)."),
+    overdue: bool | None = Query(
+        None, description="Only plans with a deadline passed and not met (or, false, none)."
+    ),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> PlanPage:
@@ -88,7 +95,9 @@ async def list_plans(
     flt = queries.PlanFilter(centre, status_, agency, overdue, limit, offset)
     async with state.engine.begin() as conn:
         page = await queries.list_plans(conn, caller, flt, state.clock.now())
-        await timeline.record_access(conn, client_id=caller.client_id, action="list_plans", at=state.clock.now())
+        await timeline.record_access(
+            conn, client_id=caller.client_id, action="list_plans", at=state.clock.now()
+        )
     return page
 
 
@@ -97,7 +106,9 @@ async def read_plan(plan_id: str, state: State, caller: CallerDep) -> PlanView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
         view = await queries.read_plan(conn, plan_id, caller, now)
-        await timeline.record_access(conn, client_id=caller.client_id, action="read_plan", at=now, plan_id=plan_id)
+        await timeline.record_access(
+            conn, client_id=caller.client_id, action="read_plan", at=now, plan_id=plan_id
+        )
     return view
 
 
@@ -108,8 +119,14 @@ async def review_task(
     now = state.clock.now()
     async with state.engine.begin() as conn:
         await tasks.review_task(
-            conn, state.ctx, plan_id=plan_id, task_id=task_id, decision=review.decision,
-            reason=review.reason, caller=caller, now=now,
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            decision=review.decision,
+            reason=review.reason,
+            caller=caller,
+            now=now,
         )
         view = await queries.read_task(conn, task_id, caller, now)
     state.on_outbox_write()

@@ -24,7 +24,9 @@ async def list_tasks(
 ) -> list[TaskView]:
     async with state.engine.begin() as conn:
         found = await queries.list_agency_tasks(conn, caller, state_, limit, offset)
-        await timeline.record_access(conn, client_id=caller.client_id, action="list_tasks", at=state.clock.now())
+        await timeline.record_access(
+            conn, client_id=caller.client_id, action="list_tasks", at=state.clock.now()
+        )
     return found
 
 
@@ -33,7 +35,9 @@ async def read_task(task_id: str, state: State, caller: CallerDep) -> TaskView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
         view = await queries.read_task(conn, task_id, caller, now)
-        await timeline.record_access(conn, client_id=caller.client_id, action="read_task", at=now, task_id=task_id)
+        await timeline.record_access(
+            conn, client_id=caller.client_id, action="read_task", at=now, task_id=task_id
+        )
     return view
 
 
@@ -50,12 +54,18 @@ async def report(task_id: str, body: StatusReportIn, state: State, caller: Calle
         )
         if fresh:
             await tasks.apply_report(
-                conn, state.ctx,
+                conn,
+                state.ctx,
                 StatusReport(
-                    task_id=task_id, agency=caller.scope, status=body.status,
-                    comment=body.comment, reason=body.reason, reported_at=now,
+                    task_id=task_id,
+                    agency=caller.scope,
+                    status=body.status,
+                    comment=body.comment,
+                    reason=body.reason,
+                    reported_at=now,
                 ),
-                actor=caller.actor, now=now,
+                actor=caller.actor,
+                now=now,
             )
             current = await queries.read_task(conn, task_id, caller, now)
     return current

@@ -21,7 +21,9 @@ class BrokerUnavailable(RuntimeError):
     pass
 
 
-async def connect(url: str, *, wait_seconds: float = 60.0, name: str = "gateway") -> AbstractRobustConnection:
+async def connect(
+    url: str, *, wait_seconds: float = 60.0, name: str = "gateway"
+) -> AbstractRobustConnection:
     deadline = time.monotonic() + wait_seconds
     attempt = 0
     while True:

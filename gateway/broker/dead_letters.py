@@ -68,9 +68,14 @@ class DeadLetterRecorder:
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(incidents).values(
-                    at=now, queue=source or "unknown", message_id=message.message_id,
-                    message_type=message.type, routing_key=message.routing_key,
-                    task_id=task_id, error=error, body=message.body.decode("utf-8", "replace"),
+                    at=now,
+                    queue=source or "unknown",
+                    message_id=message.message_id,
+                    message_type=message.type,
+                    routing_key=message.routing_key,
+                    task_id=task_id,
+                    error=error,
+                    body=message.body.decode("utf-8", "replace"),
                 )
             )
             if task_id and message.type == MessageType.task_assigned:
@@ -82,11 +87,20 @@ class DeadLetterRecorder:
                         to_state = None
                     if to_state is not None:
                         await conn.execute(
-                            update(tasks).where(tasks.c.id == task_id).values(state=to_state.value, updated_at=now)
+                            update(tasks)
+                            .where(tasks.c.id == task_id)
+                            .values(state=to_state.value, updated_at=now)
                         )
                         await timeline.record(
-                            conn, plan_id=row.plan_id, task_id=task_id, at=now, actor="gateway",
-                            type="task_failed", from_state=row.state, to_state=to_state.value, reason=error,
+                            conn,
+                            plan_id=row.plan_id,
+                            task_id=task_id,
+                            at=now,
+                            actor="gateway",
+                            type="task_failed",
+                            from_state=row.state,
+                            to_state=to_state.value,
+                            reason=error,
                         )
         log.warning("incident recorded from %s: %s", source, error[:300])
         await message.ack()

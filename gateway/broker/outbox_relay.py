@@ -100,16 +100,26 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self._hold("before_publish")
-            outcomes = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+            outcomes = await asyncio.gather(
+                *(self._publish(row) for row in rows), return_exceptions=True
+            )
             await self._hold("before_mark")
             now = self._clock.now()
             sent = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
-            failed = [(row, outcome) for row, outcome in zip(rows, outcomes, strict=True) if outcome is not None]
+            failed = [
+                (row, outcome)
+                for row, outcome in zip(rows, outcomes, strict=True)
+                if outcome is not None
+            ]
             if sent:
                 await conn.execute(
-                    update(outbox).where(outbox.c.id.in_([r.id for r in sent])).values(published_at=now)
+                    update(outbox)
+                    .where(outbox.c.id.in_([r.id for r in sent]))
+                    .values(published_at=now)
                 )
-                await _mark_dispatched(conn, [r for r in sent if r.message_type == MessageType.task_assigned], now)
+                await _mark_dispatched(
+                    conn, [r for r in sent if r.message_type == MessageType.task_assigned], now
+                )
             for row, error in failed:
                 log.warning("publish of message %s failed: %r", row.message_id, error)
                 await conn.execute(
@@ -160,19 +170,25 @@ async def _mark_dispatched(conn: AsyncConnection, rows: list[Any], now: datetime
         return
     await conn.execute(
         update(tasks)
-        .where(tasks.c.id.in_([t.id for t in still_created]), tasks.c.state == TaskState.created.value)
+        .where(
+            tasks.c.id.in_([t.id for t in still_created]), tasks.c.state == TaskState.created.value
+        )
         .values(state=TaskState.dispatched.value, dispatched_at=now, updated_at=now)
     )
     await conn.execute(
         insert(events),
         [
             dict(
-                plan_id=t.plan_id, task_id=t.id, at=now, actor=RELAY_ACTOR, type="task_dispatched",
-                from_state=TaskState.created.value, to_state=TaskState.dispatched.value,
-                reason=None, data={},
+                plan_id=t.plan_id,
+                task_id=t.id,
+                at=now,
+                actor=RELAY_ACTOR,
+                type="task_dispatched",
+                from_state=TaskState.created.value,
+                to_state=TaskState.dispatched.value,
+                reason=None,
+                data={},
             )
             for t in still_created
         ],
     )
-
-

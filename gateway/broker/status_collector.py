@@ -95,14 +95,19 @@ class StatusCollector:
                 now = self._clock.now()
                 if await tasks.claim_message(conn, str(envelope.message_id), CONSUMER, now):
                     await tasks.apply_report(
-                        conn, self._ctx, envelope.payload,
-                        actor=f"agency:{envelope.payload.agency}", now=now,
+                        conn,
+                        self._ctx,
+                        envelope.payload,
+                        actor=f"agency:{envelope.payload.agency}",
+                        now=now,
                     )
         except NotFound as error:
             await self._dead_letter(message, str(error))
             return
         except Exception:
-            log.exception("status message %s failed; returning it to the queue", envelope.message_id)
+            log.exception(
+                "status message %s failed; returning it to the queue", envelope.message_id
+            )
             await message.nack(requeue=True)
             return
         await message.ack()
@@ -111,14 +116,19 @@ class StatusCollector:
         """Park a message that can never succeed, with the reason, and let the queue go on."""
         assert self._channel is not None
         log.warning("dead-lettering status message %s: %s", message.message_id, error[:300])
-        dlx = await self._channel.get_exchange(self._ctx.topology.dead_letter_exchange, ensure=False)
+        dlx = await self._channel.get_exchange(
+            self._ctx.topology.dead_letter_exchange, ensure=False
+        )
         await dlx.publish(
             persistent_message(
                 message.body,
                 message_id=message.message_id or "",
                 correlation_id=message.correlation_id or "",
                 message_type=message.type or "",
-                headers={"x-error": error[:2000], "x-source-queue": self._ctx.topology.status_queue},
+                headers={
+                    "x-error": error[:2000],
+                    "x-source-queue": self._ctx.topology.status_queue,
+                },
             ),
             routing_key=STATUS_ROUTING_KEY,
         )

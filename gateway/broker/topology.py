@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange
+from pamqp.common import FieldTable
 
 STATUS_ROUTING_KEY = "status"
 
@@ -57,9 +58,13 @@ class Topology:
         return [self.dead_queue(STATUS_ROUTING_KEY), *(self.dead_queue(a) for a in self.agencies)]
 
     def all_queues(self) -> list[str]:
-        return [self.status_queue, *(self.agency_queue(a) for a in self.agencies), *self.dead_queues()]
+        return [
+            self.status_queue,
+            *(self.agency_queue(a) for a in self.agencies),
+            *self.dead_queues(),
+        ]
 
-    def _work_queue_arguments(self) -> dict[str, object]:
+    def _work_queue_arguments(self) -> FieldTable:
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": self.delivery_limit,

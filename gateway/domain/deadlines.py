@@ -72,7 +72,9 @@ def due_date(approved_at: datetime, due: date, calendar: WorkingCalendar) -> Dea
     )
 
 
-def state_at(warn_at: datetime, due_at: datetime, met_at: datetime | None, now: datetime) -> DeadlineState:
+def state_at(
+    warn_at: datetime, due_at: datetime, met_at: datetime | None, now: datetime
+) -> DeadlineState:
     """On time, at risk or breached: a met deadline is judged by when it was met."""
     moment = met_at if met_at is not None else now
     if moment > due_at:
@@ -84,5 +86,3 @@ def state_at(warn_at: datetime, due_at: datetime, met_at: datetime | None, now: 
 
 def needs_warning(warn_at: datetime, due_at: datetime, now: datetime) -> bool:
     return warn_at <= now <= due_at
-
-

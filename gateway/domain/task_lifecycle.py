@@ -28,7 +28,9 @@ class TaskEvent(StrEnum):
 S = TaskState
 E = TaskEvent
 
-TERMINAL: frozenset[TaskState] = frozenset({S.accepted, S.rejected_by_agency, S.cancelled, S.failed})
+TERMINAL: frozenset[TaskState] = frozenset(
+    {S.accepted, S.rejected_by_agency, S.cancelled, S.failed}
+)
 
 # Reports may overtake one another (the body's "received" can arrive before the relay has
 # marked the task dispatched), so later states are reachable from every earlier one.

@@ -43,8 +43,14 @@ async def add_client(
     client_id = new_id()
     await conn.execute(
         insert(api_clients).values(
-            id=client_id, name=name, kind=kind.value, scope=scope, key_prefix=key.prefix,
-            key_hash=key.secret_hash, created_at=now, disabled=False,
+            id=client_id,
+            name=name,
+            kind=kind.value,
+            scope=scope,
+            key_prefix=key.prefix,
+            key_hash=key.secret_hash,
+            created_at=now,
+            disabled=False,
         )
     )
     return NewClient(client_id, name, kind, scope, key.plaintext)
@@ -66,8 +72,12 @@ async def authenticate(conn: AsyncConnection, api_key: str) -> Caller | None:
 async def list_clients(conn: AsyncConnection) -> list[dict[str, object]]:
     rows = await conn.execute(
         select(
-            api_clients.c.id, api_clients.c.name, api_clients.c.kind, api_clients.c.scope,
-            api_clients.c.created_at, api_clients.c.disabled,
+            api_clients.c.id,
+            api_clients.c.name,
+            api_clients.c.kind,
+            api_clients.c.scope,
+            api_clients.c.created_at,
+            api_clients.c.disabled,
         ).order_by(api_clients.c.created_at)
     )
     return [dict(r._mapping) for r in rows]

@@ -61,7 +61,9 @@ async def find_by_idempotency_key(
     return str(row.id)
 
 
-def _check_submission(ctx: Context, submission: PlanSubmission, caller: Caller, now: datetime) -> None:
+def _check_submission(
+    ctx: Context, submission: PlanSubmission, caller: Caller, now: datetime
+) -> None:
     if caller.kind not in (ClientKind.centre, ClientKind.admin):
         raise Forbidden("only a family support centre's system submits plans")
     if not caller.may_see_centre(submission.centre):
@@ -99,7 +101,9 @@ async def submit_plan(
     _check_submission(ctx, submission, caller, now)
     fingerprint = request_fingerprint(submission)
     if idempotency_key:
-        existing = await find_by_idempotency_key(conn, submission.centre, idempotency_key, fingerprint)
+        existing = await find_by_idempotency_key(
+            conn, submission.centre, idempotency_key, fingerprint
+        )
         if existing:
             return SubmitResult(existing, created=False)
 
@@ -120,7 +124,11 @@ async def submit_plan(
         )
     )
     await timeline.record(
-        conn, plan_id=plan_id, at=now, actor=caller.actor, type="plan_submitted",
+        conn,
+        plan_id=plan_id,
+        at=now,
+        actor=caller.actor,
+        type="plan_submitted",
         data={"activities": len(submission.activities)},
     )
 
@@ -131,10 +139,18 @@ async def submit_plan(
         task_id = new_id()
         task_rows.append(
             dict(
-                id=task_id, plan_id=plan_id, seq=seq, agency=activity.agency,
-                title=activity.title, description=activity.description,
-                due_date=activity.due_date, beneficiary_iins=activity.beneficiary_iins,
-                state=TaskState.created.value, round=0, created_at=now, updated_at=now,
+                id=task_id,
+                plan_id=plan_id,
+                seq=seq,
+                agency=activity.agency,
+                title=activity.title,
+                description=activity.description,
+                due_date=activity.due_date,
+                beneficiary_iins=activity.beneficiary_iins,
+                state=TaskState.created.value,
+                round=0,
+                created_at=now,
+                updated_at=now,
             )
         )
     await conn.execute(insert(tasks), task_rows)
@@ -155,19 +171,35 @@ async def submit_plan(
             correlation_id=plan_id,
             occurred_at=now,
             payload=TaskAssigned(
-                task_id=task_id, plan_id=plan_id, centre=submission.centre,
-                agency=activity.agency, title=activity.title, description=activity.description,
-                due_date=activity.due_date, beneficiaries=_beneficiaries(activity, members),
+                task_id=task_id,
+                plan_id=plan_id,
+                centre=submission.centre,
+                agency=activity.agency,
+                title=activity.title,
+                description=activity.description,
+                due_date=activity.due_date,
+                beneficiaries=_beneficiaries(activity, members),
             ),
         )
         await outbox.enqueue(
-            conn, envelope, message_id=str(message_id), message_type=MessageType.task_assigned,
-            exchange=ctx.topology.tasks_exchange, routing_key=activity.agency,
-            plan_id=plan_id, task_id=task_id, now=now,
+            conn,
+            envelope,
+            message_id=str(message_id),
+            message_type=MessageType.task_assigned,
+            exchange=ctx.topology.tasks_exchange,
+            routing_key=activity.agency,
+            plan_id=plan_id,
+            task_id=task_id,
+            now=now,
         )
         await timeline.record(
-            conn, plan_id=plan_id, task_id=task_id, at=now, actor=caller.actor,
-            type="task_created", to_state=TaskState.created.value,
+            conn,
+            plan_id=plan_id,
+            task_id=task_id,
+            at=now,
+            actor=caller.actor,
+            type="task_created",
+            to_state=TaskState.created.value,
             data={"agency": activity.agency},
         )
     return SubmitResult(plan_id, created=True)
@@ -207,19 +239,34 @@ async def cancel_plan(
             update(tasks).where(tasks.c.id == task.id).values(state=to_state.value, updated_at=now)
         )
         await timeline.record(
-            conn, plan_id=plan_id, task_id=task.id, at=now, actor=caller.actor,
-            type="task_cancelled", from_state=task.state, to_state=to_state.value, reason=reason,
+            conn,
+            plan_id=plan_id,
+            task_id=task.id,
+            at=now,
+            actor=caller.actor,
+            type="task_cancelled",
+            from_state=task.state,
+            to_state=to_state.value,
+            reason=reason,
         )
         message_id = new_uuid()
         await outbox.enqueue(
             conn,
             TaskCancelledEnvelope(
-                message_id=message_id, correlation_id=plan_id, occurred_at=now,
-                payload=TaskCancelled(task_id=task.id, plan_id=plan_id, agency=task.agency, reason=reason),
+                message_id=message_id,
+                correlation_id=plan_id,
+                occurred_at=now,
+                payload=TaskCancelled(
+                    task_id=task.id, plan_id=plan_id, agency=task.agency, reason=reason
+                ),
             ),
-            message_id=str(message_id), message_type=MessageType.task_cancelled,
-            exchange=ctx.topology.tasks_exchange, routing_key=task.agency,
-            plan_id=plan_id, task_id=task.id, now=now,
+            message_id=str(message_id),
+            message_type=MessageType.task_cancelled,
+            exchange=ctx.topology.tasks_exchange,
+            routing_key=task.agency,
+            plan_id=plan_id,
+            task_id=task.id,
+            now=now,
         )
     # The clocks of a withdrawn plan stop: nothing is owed on it any more.
     await conn.execute(

@@ -49,10 +49,20 @@ def _deadline_view(row: Any, now: datetime) -> DeadlineView:
 
 def _task_view(row: Any, task_deadlines: list[DeadlineView]) -> TaskView:
     return TaskView(
-        id=row.id, seq=row.seq, agency=row.agency, title=row.title, description=row.description,
-        due_date=row.due_date, beneficiary_iins=row.beneficiary_iins, state=TaskState(row.state),
-        round=row.round, delivered_at=local(row.delivered_at), reported_at=local(row.reported_at),
-        accepted_at=local(row.accepted_at), last_comment=row.last_comment, last_reason=row.last_reason,
+        id=row.id,
+        seq=row.seq,
+        agency=row.agency,
+        title=row.title,
+        description=row.description,
+        due_date=row.due_date,
+        beneficiary_iins=row.beneficiary_iins,
+        state=TaskState(row.state),
+        round=row.round,
+        delivered_at=local(row.delivered_at),
+        reported_at=local(row.reported_at),
+        accepted_at=local(row.accepted_at),
+        last_comment=row.last_comment,
+        last_reason=row.last_reason,
         deadlines=task_deadlines,
     )
 
@@ -69,21 +79,34 @@ async def read_plan(conn: AsyncConnection, plan_id: str, caller: Caller, now: da
         by_task[row.task_id].append(_deadline_view(row, now))
     timeline = [
         EventView(
-            at=to_almaty(row.at), actor=row.actor, type=row.type, task_id=row.task_id,
-            from_state=row.from_state, to_state=row.to_state, reason=row.reason, data=row.data,
+            at=to_almaty(row.at),
+            actor=row.actor,
+            type=row.type,
+            task_id=row.task_id,
+            from_state=row.from_state,
+            to_state=row.to_state,
+            reason=row.reason,
+            data=row.data,
         )
         for row in await conn.execute(
             select(events).where(events.c.plan_id == plan_id).order_by(events.c.id)
         )
     ]
     return PlanView(
-        id=plan.id, centre=plan.centre, external_id=plan.external_id,
-        status=PlanStatus(plan.status), approved_at=to_almaty(plan.approved_at),
-        created_at=to_almaty(plan.created_at), completed_at=local(plan.completed_at),
+        id=plan.id,
+        centre=plan.centre,
+        external_id=plan.external_id,
+        status=PlanStatus(plan.status),
+        approved_at=to_almaty(plan.approved_at),
+        created_at=to_almaty(plan.created_at),
+        completed_at=local(plan.completed_at),
         cancelled_at=local(plan.cancelled_at),
-        cancel_reason=plan.cancel_reason, family=Family.model_validate(plan.family),
-        grounds=plan.grounds, tasks=[_task_view(t, by_task[t.id]) for t in task_rows],
-        deadlines=by_task[None], timeline=timeline,
+        cancel_reason=plan.cancel_reason,
+        family=Family.model_validate(plan.family),
+        grounds=plan.grounds,
+        tasks=[_task_view(t, by_task[t.id]) for t in task_rows],
+        deadlines=by_task[None],
+        timeline=timeline,
     )
 
 
@@ -128,10 +151,20 @@ async def list_plans(
         query = query.where(clause if flt.overdue else ~clause)
 
     total = (await conn.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    page = query.add_columns(
-        plans.c.centre, plans.c.external_id, plans.c.status, plans.c.approved_at,
-        plans.c.created_at, plans.c.completed_at, _overdue_clause(now).label("overdue"),
-    ).order_by(plans.c.created_at.desc(), plans.c.id.desc()).limit(flt.limit).offset(flt.offset)
+    page = (
+        query.add_columns(
+            plans.c.centre,
+            plans.c.external_id,
+            plans.c.status,
+            plans.c.approved_at,
+            plans.c.created_at,
+            plans.c.completed_at,
+            _overdue_clause(now).label("overdue"),
+        )
+        .order_by(plans.c.created_at.desc(), plans.c.id.desc())
+        .limit(flt.limit)
+        .offset(flt.offset)
+    )
     rows = (await conn.execute(page)).all()
 
     counts: dict[str, dict[str, int]] = defaultdict(dict)
@@ -144,10 +177,15 @@ async def list_plans(
             counts[plan_id][state] = n
     items = [
         PlanSummary(
-            id=r.id, centre=r.centre, external_id=r.external_id, status=PlanStatus(r.status),
-            approved_at=to_almaty(r.approved_at), created_at=to_almaty(r.created_at),
+            id=r.id,
+            centre=r.centre,
+            external_id=r.external_id,
+            status=PlanStatus(r.status),
+            approved_at=to_almaty(r.approved_at),
+            created_at=to_almaty(r.created_at),
             completed_at=local(r.completed_at),
-            task_states=counts[r.id], overdue=bool(r.overdue),
+            task_states=counts[r.id],
+            overdue=bool(r.overdue),
         )
         for r in rows
     ]
@@ -180,5 +218,7 @@ async def list_agency_tasks(
     query = select(tasks).where(tasks.c.agency == caller.scope)
     if state:
         query = query.where(tasks.c.state == state.value)
-    rows = (await conn.execute(query.order_by(tasks.c.created_at).limit(limit).offset(offset))).all()
+    rows = (
+        await conn.execute(query.order_by(tasks.c.created_at).limit(limit).offset(offset))
+    ).all()
     return [_task_view(r, []) for r in rows]

@@ -45,7 +45,9 @@ _REPORT_EVENTS = {
 }
 
 
-async def claim_message(conn: AsyncConnection, message_id: str, consumer: str, now: datetime) -> bool:
+async def claim_message(
+    conn: AsyncConnection, message_id: str, consumer: str, now: datetime
+) -> bool:
     """Record a message as handled; False when it was handled before (a redelivery).
 
     The insert runs in the consumer's transaction, so a crash before commit leaves no
@@ -84,12 +86,20 @@ async def apply_report(
     state = TaskState(task.state)
     event = _REPORT_EVENTS[report.status]
     base: dict[str, Any] = dict(plan_id=task.plan_id, task_id=task.id, at=now, actor=actor)
-    data = {"status": report.status.value, "comment": report.comment, "reported_at": report.reported_at.isoformat()}
+    data = {
+        "status": report.status.value,
+        "comment": report.comment,
+        "reported_at": report.reported_at.isoformat(),
+    }
 
     if report.agency != task.agency:
         await timeline.record(
-            conn, **base, type="report_ignored", from_state=state.value,
-            reason=f"report came from '{report.agency}', the task belongs to '{task.agency}'", data=data,
+            conn,
+            **base,
+            type="report_ignored",
+            from_state=state.value,
+            reason=f"report came from '{report.agency}', the task belongs to '{task.agency}'",
+            data=data,
         )
         return state
 
@@ -99,24 +109,42 @@ async def apply_report(
         # is not ours to trust, and its `reported_at` stays on the timeline for reference.
         delivered_at = now
         changes["delivered_at"] = delivered_at
-        await deadline_store.meet(conn, task_id=task.id, kinds=(DeadlineKind.routing,), at=delivered_at)
+        await deadline_store.meet(
+            conn, task_id=task.id, kinds=(DeadlineKind.routing,), at=delivered_at
+        )
         await timeline.record(
             conn, **base, type="task_delivered", data={"delivered_at": delivered_at.isoformat()}
         )
 
     if is_noop(state, event):
         if changes:
-            await conn.execute(update(tasks).where(tasks.c.id == task.id).values(**changes, updated_at=now))
-        await timeline.record(conn, **base, type="agency_report", from_state=state.value, to_state=state.value, data=data)
+            await conn.execute(
+                update(tasks).where(tasks.c.id == task.id).values(**changes, updated_at=now)
+            )
+        await timeline.record(
+            conn,
+            **base,
+            type="agency_report",
+            from_state=state.value,
+            to_state=state.value,
+            data=data,
+        )
         return state
     try:
         to_state = next_state(state, event)
     except InvalidTransition as error:
         await timeline.record(
-            conn, **base, type="report_ignored", from_state=state.value, reason=str(error), data=data
+            conn,
+            **base,
+            type="report_ignored",
+            from_state=state.value,
+            reason=str(error),
+            data=data,
         )
         if changes:
-            await conn.execute(update(tasks).where(tasks.c.id == task.id).values(**changes, updated_at=now))
+            await conn.execute(
+                update(tasks).where(tasks.c.id == task.id).values(**changes, updated_at=now)
+            )
         return state
 
     if to_state is TaskState.reported:
@@ -134,11 +162,18 @@ async def apply_report(
         changes["last_comment"] = report.comment
 
     await conn.execute(
-        update(tasks).where(tasks.c.id == task.id).values(state=to_state.value, updated_at=now, **changes)
+        update(tasks)
+        .where(tasks.c.id == task.id)
+        .values(state=to_state.value, updated_at=now, **changes)
     )
     await timeline.record(
-        conn, **base, type="agency_report", from_state=state.value, to_state=to_state.value,
-        reason=report.reason, data=data,
+        conn,
+        **base,
+        type="agency_report",
+        from_state=state.value,
+        to_state=to_state.value,
+        reason=report.reason,
+        data=data,
     )
     return to_state
 
@@ -178,28 +213,45 @@ async def review_task(
         await outbox.enqueue(
             conn,
             TaskReturnedEnvelope(
-                message_id=message_id, correlation_id=plan_id, occurred_at=now,
+                message_id=message_id,
+                correlation_id=plan_id,
+                occurred_at=now,
                 payload=TaskReturned(
-                    task_id=task.id, plan_id=plan_id, agency=task.agency,
-                    round=task.round + 1, reason=reason or "",
+                    task_id=task.id,
+                    plan_id=plan_id,
+                    agency=task.agency,
+                    round=task.round + 1,
+                    reason=reason or "",
                 ),
             ),
-            message_id=str(message_id), message_type=MessageType.task_returned,
-            exchange=ctx.topology.tasks_exchange, routing_key=task.agency,
-            plan_id=plan_id, task_id=task.id, now=now,
+            message_id=str(message_id),
+            message_type=MessageType.task_returned,
+            exchange=ctx.topology.tasks_exchange,
+            routing_key=task.agency,
+            plan_id=plan_id,
+            task_id=task.id,
+            now=now,
         )
     await conn.execute(update(tasks).where(tasks.c.id == task.id).values(**values))
     await timeline.record(
-        conn, plan_id=plan_id, task_id=task.id, at=now, actor=caller.actor,
+        conn,
+        plan_id=plan_id,
+        task_id=task.id,
+        at=now,
+        actor=caller.actor,
         type="task_accepted" if to_state is TaskState.accepted else "task_returned",
-        from_state=state.value, to_state=to_state.value, reason=reason,
+        from_state=state.value,
+        to_state=to_state.value,
+        reason=reason,
     )
     if to_state is TaskState.accepted:
         await complete_if_done(conn, ctx, plan_id, now)
     return to_state
 
 
-async def complete_if_done(conn: AsyncConnection, ctx: Context, plan_id: str, now: datetime) -> bool:
+async def complete_if_done(
+    conn: AsyncConnection, ctx: Context, plan_id: str, now: datetime
+) -> bool:
     """Mark the plan completed at once when its last activity is accepted (p.12).
 
     The law gives the centre one working day; the gateway does it in the same
@@ -216,7 +268,12 @@ async def complete_if_done(conn: AsyncConnection, ctx: Context, plan_id: str, no
     clock = rules.completion(now, ctx.calendar)
     await deadline_store.open_deadline(conn, clock, plan_id=plan_id, task_id=None, met_at=now)
     await timeline.record(
-        conn, plan_id=plan_id, at=now, actor=GATEWAY_ACTOR, type="plan_completed",
-        to_state=PlanStatus.completed.value, data={"completed_on": now.astimezone(ALMATY).date().isoformat()},
+        conn,
+        plan_id=plan_id,
+        at=now,
+        actor=GATEWAY_ACTOR,
+        type="plan_completed",
+        to_state=PlanStatus.completed.value,
+        data={"completed_on": now.astimezone(ALMATY).date().isoformat()},
     )
     return True

@@ -55,15 +55,23 @@ class System:
 
     def gateway(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "gateway", *args], env=self.env(**env), cwd=self.root,
-            capture_output=True, text=True, timeout=120, check=False,
+            [sys.executable, "-m", "gateway", *args],
+            env=self.env(**env),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     def start(self, name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.root / f"{name}.log", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", *args], env=self.env(**env), cwd=self.root,
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "gateway", *args],
+            env=self.env(**env),
+            cwd=self.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.procs[name] = proc
         return proc
@@ -75,8 +83,14 @@ class System:
 
     def start_mocks(self, work_seconds: float = 0.05) -> subprocess.Popen[bytes]:
         return self.start(
-            "mocks", "mocks", "agencies", "run", "--work-seconds", str(work_seconds),
-            "--state-dir", str(self.mock_state),
+            "mocks",
+            "mocks",
+            "agencies",
+            "run",
+            "--work-seconds",
+            str(work_seconds),
+            "--state-dir",
+            str(self.mock_state),
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:

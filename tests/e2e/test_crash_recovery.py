@@ -42,7 +42,9 @@ def test_tasks_survive_a_sigkill_of_the_gateway(system: System, hold: str) -> No
 
     system.start_mocks()
     system.start_gateway(GATEWAY_FAULT_HOLD=hold, GATEWAY_FAULT_MARKER=str(marker))
-    response = httpx.post(f"{system.url}/api/v1/plans", json=plan_body("c1"), headers=headers, timeout=10)
+    response = httpx.post(
+        f"{system.url}/api/v1/plans", json=plan_body("c1"), headers=headers, timeout=10
+    )
     assert response.status_code == 201, response.text
     plan_id = response.json()["id"]
     task_ids = {t["agency"]: t["id"] for t in response.json()["tasks"]}
@@ -53,7 +55,11 @@ def test_tasks_survive_a_sigkill_of_the_gateway(system: System, hold: str) -> No
     assert pending == [(4,)]  # committed, never marked sent
     if hold == "before_mark":
         # The broker has them already: the bodies take them while the gateway is dead.
-        _wait(lambda: all(count_taken(system.mock_state, a, task_ids[a]) == 1 for a in AGENCIES), 15, "mocks")
+        _wait(
+            lambda: all(count_taken(system.mock_state, a, task_ids[a]) == 1 for a in AGENCIES),
+            15,
+            "mocks",
+        )
 
     system.start_gateway()
 
@@ -65,12 +71,18 @@ def test_tasks_survive_a_sigkill_of_the_gateway(system: System, hold: str) -> No
     plan = httpx.get(f"{system.url}/api/v1/plans/{plan_id}", headers=headers, timeout=5).json()
     for code, task_id in task_ids.items():
         assert count_taken(system.mock_state, code, task_id) == 1
-        delivered = [e for e in plan["timeline"] if e["type"] == "task_delivered" and e["task_id"] == task_id]
+        delivered = [
+            e for e in plan["timeline"] if e["type"] == "task_delivered" and e["task_id"] == task_id
+        ]
         assert len(delivered) == 1
-        reports = [e for e in plan["timeline"] if e["type"] == "agency_report" and e["task_id"] == task_id]
+        reports = [
+            e for e in plan["timeline"] if e["type"] == "agency_report" and e["task_id"] == task_id
+        ]
         assert [r["to_state"] for r in reports] == ["delivered", "in_progress", "reported"]
     assert _rows(system, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == [(0,)]
-    duplicates = sum(1 for code in AGENCIES for entry in journal(system.mock_state, code) if entry.duplicate)
+    duplicates = sum(
+        1 for code in AGENCIES for entry in journal(system.mock_state, code) if entry.duplicate
+    )
     # Killed before publishing: nothing was sent twice. Killed before marking: all four
     # were sent again after the restart, and the bodies dropped the copies.
     assert duplicates == (0 if hold == "before_publish" else 4)

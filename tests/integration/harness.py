@@ -16,7 +16,7 @@ from typing import Any
 
 import aio_pika
 import httpx
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.messages import ReportStatus, StatusEnvelope, StatusReport
@@ -41,14 +41,24 @@ AGENCIES = ("education", "health", "housing", "internal_affairs")
 
 def family_members() -> list[dict[str, Any]]:
     return [
-        {"iin": next_valid_iin(date(1987, 3, 14), "female", 1), "last_name": "Сейткали",
-         "first_name": "Динара", "role": "applicant"},
-        {"iin": next_valid_iin(date(2014, 6, 2), "male", 10), "last_name": "Сейткали",
-         "first_name": "Алихан", "role": "child"},
+        {
+            "iin": next_valid_iin(date(1987, 3, 14), "female", 1),
+            "last_name": "Сейткали",
+            "first_name": "Динара",
+            "role": "applicant",
+        },
+        {
+            "iin": next_valid_iin(date(2014, 6, 2), "male", 10),
+            "last_name": "Сейткали",
+            "first_name": "Алихан",
+            "role": "child",
+        },
     ]
 
 
-def plan_body(centre: str, *, agencies: tuple[str, ...] = AGENCIES, approved_at: datetime | None = None) -> dict[str, Any]:
+def plan_body(
+    centre: str, *, agencies: tuple[str, ...] = AGENCIES, approved_at: datetime | None = None
+) -> dict[str, Any]:
     members = family_members()
     return {
         "centre": centre,
@@ -57,8 +67,12 @@ def plan_body(centre: str, *, agencies: tuple[str, ...] = AGENCIES, approved_at:
         "family": {"members": members, "address": "г. Алматы, ул. Абая, 1"},
         "grounds": ["малообеспеченность"],
         "activities": [
-            {"agency": code, "title": f"Мероприятие: {code}", "due_date": "2027-01-29",
-             "beneficiary_iins": [members[1]["iin"]] if code == "education" else []}
+            {
+                "agency": code,
+                "title": f"Мероприятие: {code}",
+                "due_date": "2027-01-29",
+                "beneficiary_iins": [members[1]["iin"]] if code == "education" else [],
+            }
             for code in agencies
         ],
     }
@@ -83,7 +97,12 @@ class Harness:
     async def add_key(self, kind: ClientKind, scope: str | None, name: str = "test") -> str:
         async with self.engine.begin() as conn:
             client = await add_client(
-                conn, name=name, kind=kind, scope=scope, agencies=self.ctx.agencies, now=self.clock.now()
+                conn,
+                name=name,
+                kind=kind,
+                scope=scope,
+                agencies=self.ctx.agencies,
+                now=self.clock.now(),
             )
         return client.api_key
 
@@ -92,7 +111,9 @@ class Harness:
 
     async def submit(self, body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
         return await self.http.post(
-            "/api/v1/plans", json=body or plan_body(self.centre), headers={**self.auth("centre"), **headers}
+            "/api/v1/plans",
+            json=body or plan_body(self.centre),
+            headers={**self.auth("centre"), **headers},
         )
 
     async def plan(self, plan_id: str, who: str = "centre") -> dict[str, Any]:
@@ -115,15 +136,28 @@ class Harness:
         return got
 
     async def report(
-        self, task_id: str, agency: str, status: ReportStatus, *, plan_id: str = "",
-        message_id: str | None = None, reason: str | None = None, comment: str | None = None,
+        self,
+        task_id: str,
+        agency: str,
+        status: ReportStatus,
+        *,
+        plan_id: str = "",
+        message_id: str | None = None,
+        reason: str | None = None,
+        comment: str | None = None,
     ) -> str:
         """Publish a status message on the status exchange, as a body's system does."""
         mid = message_id or str(new_uuid())
         envelope = StatusEnvelope(
-            message_id=mid, correlation_id=plan_id, occurred_at=datetime.now(UTC),
+            message_id=mid,
+            correlation_id=plan_id,
+            occurred_at=datetime.now(UTC),
             payload=StatusReport(
-                task_id=task_id, agency=agency, status=status, reason=reason, comment=comment,
+                task_id=task_id,
+                agency=agency,
+                status=status,
+                reason=reason,
+                comment=comment,
                 reported_at=datetime.now(UTC),
             ),
         )
@@ -133,18 +167,24 @@ class Harness:
     async def publish_raw(self, body: bytes, *, message_id: str) -> None:
         exchange = await self.channel.get_exchange(self.topology.status_exchange, ensure=False)
         await exchange.publish(
-            persistent_message(body, message_id=message_id, correlation_id="", message_type="task.status"),
+            persistent_message(
+                body, message_id=message_id, correlation_id="", message_type="task.status"
+            ),
             routing_key=STATUS_ROUTING_KEY,
         )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "") -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = ""
+) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.05)
 
 
-async def start_harness(engine: AsyncEngine, prefix: str, amqp_url: str, centre: str) -> tuple[Harness, Callable[[], Awaitable[None]]]:
+async def start_harness(
+    engine: AsyncEngine, prefix: str, amqp_url: str, centre: str
+) -> tuple[Harness, Callable[[], Awaitable[None]]]:
     settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
     agencies = load_agencies()
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
@@ -159,8 +199,12 @@ async def start_harness(engine: AsyncEngine, prefix: str, amqp_url: str, centre:
     await collector.start()
     await dead.start()
     relay_task = asyncio.create_task(relay.run())
-    state = AppState(settings=settings, engine=engine, ctx=ctx, clock=clock, on_outbox_write=relay.wake)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state)), base_url="http://gw")
+    state = AppState(
+        settings=settings, engine=engine, ctx=ctx, clock=clock, on_outbox_write=relay.wake
+    )
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(state)), base_url="http://gw"
+    )
     harness = Harness(engine, ctx, clock, connection, channel, http, relay, centre)
     harness.keys["centre"] = await harness.add_key(ClientKind.centre, centre)
     harness.keys["admin"] = await harness.add_key(ClientKind.admin, None)
@@ -177,5 +221,3 @@ async def start_harness(engine: AsyncEngine, prefix: str, amqp_url: str, centre:
         await connection.close()
 
     return harness, stop
-
-

@@ -30,7 +30,12 @@ async def test_each_cross_access_is_refused(harness: Harness) -> None:
     assert await status("GET", f"/api/v1/tasks/{task['id']}", "other-centre") == 403
     review = f"/api/v1/plans/{plan_id}/tasks/{task['id']}/review"
     assert await status("POST", review, "other-centre", json={"decision": "accept"}) == 403
-    assert await status("POST", f"/api/v1/plans/{plan_id}/cancel", "other-centre", json={"reason": "x"}) == 403
+    assert (
+        await status(
+            "POST", f"/api/v1/plans/{plan_id}/cancel", "other-centre", json={"reason": "x"}
+        )
+        == 403
+    )
     assert await status("POST", "/api/v1/plans", "other-centre", json=plan_body(h.centre)) == 403
 
     # An agency sees and reports on its own tasks only, and never lists plans.
@@ -44,7 +49,9 @@ async def test_each_cross_access_is_refused(harness: Harness) -> None:
     assert await status("POST", review, "health", json={"decision": "accept"}) == 403
     own = (await h.http.get("/api/v1/tasks", headers=h.auth("health"))).json()
     assert [t["id"] for t in own] == [task["id"]]
-    assert (await h.http.get("/api/v1/tasks", headers=h.auth("housing"))).json()[0]["agency"] == "housing"
+    assert (await h.http.get("/api/v1/tasks", headers=h.auth("housing"))).json()[0][
+        "agency"
+    ] == "housing"
 
     # Only an admin manages clients; a centre cannot act as admin, nor report as a body.
     new_client = {"name": "x", "kind": "centre", "scope": "c2"}
@@ -61,7 +68,9 @@ async def test_each_cross_access_is_refused(harness: Harness) -> None:
     bad = {"Authorization": "Bearer gw_000000000000_nope"}
     assert (await h.http.get(f"/api/v1/plans/{plan_id}", headers=bad)).status_code == 401
     stolen_prefix = h.keys["centre"].rsplit("_", 1)[0] + "_wrongsecret"
-    assert (await h.http.get(f"/api/v1/plans/{plan_id}", headers={"X-API-Key": stolen_prefix})).status_code == 401
+    assert (
+        await h.http.get(f"/api/v1/plans/{plan_id}", headers={"X-API-Key": stolen_prefix})
+    ).status_code == 401
 
 
 async def test_every_read_is_attributed_to_a_caller(harness: Harness) -> None:
@@ -95,7 +104,9 @@ async def test_bad_input_gets_a_problem_naming_field_and_reason(harness: Harness
     )
     bad_iin = _problem(await h.submit(body))
     assert bad_iin["status"] == 422
-    assert bad_iin["errors"] == [{"field": "family.members[0].iin", "reason": "control digit does not match"}]
+    assert bad_iin["errors"] == [
+        {"field": "family.members[0].iin", "reason": "control digit does not match"}
+    ]
 
     body = plan_body(h.centre)
     body["activities"][2]["agency"] = "ministry_of_magic"
@@ -126,7 +137,9 @@ async def test_bad_input_gets_a_problem_naming_field_and_reason(harness: Harness
     assert _problem(too_big)["errors"] == [{"field": "body", "reason": "over 262144 bytes"}]
 
     malformed = await h.http.post(
-        "/api/v1/plans", content=b'{"centre": ', headers={**h.auth("centre"), "content-type": "application/json"}
+        "/api/v1/plans",
+        content=b'{"centre": ',
+        headers={**h.auth("centre"), "content-type": "application/json"},
     )
     problem = _problem(malformed)
     assert problem["status"] == 422 and problem["errors"][0]["field"] == "body"  # type: ignore[index]

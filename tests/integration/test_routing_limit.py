@@ -37,8 +37,13 @@ async def test_stopped_agency_crosses_warning_and_breach_then_gets_its_task(
         stop = asyncio.Event()
         task = asyncio.create_task(
             run_agencies(
-                codes, amqp_url=AMQP_URL, prefix=h.topology.prefix, state_dir=tmp_path,
-                behaviour=behaviour, stop=stop, delivery_limit=h.topology.delivery_limit,
+                codes,
+                amqp_url=AMQP_URL,
+                prefix=h.topology.prefix,
+                state_dir=tmp_path,
+                behaviour=behaviour,
+                stop=stop,
+                delivery_limit=h.topology.delivery_limit,
             )
         )
         return task, stop

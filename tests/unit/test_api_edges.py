@@ -35,7 +35,9 @@ async def test_body_limit_refuses_declared_and_streamed_bodies(chunked: bool) ->
         routes=[Route("/", _echo, methods=["POST"])],
         middleware=[Middleware(BodyLimitMiddleware, max_bytes=100)],
     )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
         ok = await client.post("/", content=b"x" * 100)
         assert ok.status_code == 200 and ok.text == "100"
 

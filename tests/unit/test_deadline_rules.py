@@ -36,7 +36,11 @@ def test_due_date_ends_at_the_end_of_that_day_in_almaty() -> None:
 def test_state_at_each_moment() -> None:
     warn = datetime(2026, 1, 1, 12, tzinfo=UTC)
     due = warn + timedelta(hours=6)
-    before, between, after = warn - timedelta(seconds=1), warn + timedelta(hours=1), due + timedelta(seconds=1)
+    before, between, after = (
+        warn - timedelta(seconds=1),
+        warn + timedelta(hours=1),
+        due + timedelta(seconds=1),
+    )
     assert rules.state_at(warn, due, None, before) is DeadlineState.on_time
     assert rules.state_at(warn, due, None, between) is DeadlineState.at_risk
     assert rules.state_at(warn, due, None, after) is DeadlineState.breached

@@ -35,7 +35,9 @@ AGENCIES = {
 }
 
 
-def deadline(kind: DeadlineKind, state: DeadlineState, *, met: bool = False, round_: int = 0) -> DeadlineView:
+def deadline(
+    kind: DeadlineKind, state: DeadlineState, *, met: bool = False, round_: int = 0
+) -> DeadlineView:
     return DeadlineView(
         kind=kind, round=round_, starts_at=NOW, warn_at=NOW + timedelta(days=1),
         due_at=NOW + timedelta(days=2), met_at=NOW if met else None, state=state,
@@ -64,13 +66,12 @@ def plan(*tasks: TaskView, **extra: Any) -> PlanView:
 
 
 def test_sample_plan_is_a_valid_submission_with_one_activity_per_body() -> None:
-    body = demo.sample_plan("demo-centre", NOW, ["health", "education", "housing", "internal_affairs"])
+    codes = ["health", "education", "housing", "internal_affairs"]
+    body = demo.sample_plan("demo-centre", NOW, codes)
 
     submission = PlanSubmission.model_validate(body)
 
-    assert [a.agency for a in submission.activities] == [
-        "health", "education", "housing", "internal_affairs"
-    ]
+    assert [a.agency for a in submission.activities] == codes
     roles = [m.role.value for m in submission.family.members]
     assert roles == ["applicant", "child", "child"]
     assert all(a.due_date is not None and a.due_date > NOW.date() for a in submission.activities)
@@ -197,7 +198,8 @@ def test_the_latest_review_round_is_the_one_shown() -> None:
 
     assert routing.plain == "met, on time" and routing.style == "green"
     assert review.plain.startswith("at risk") and review.style == "yellow"
-    assert demo.deadline_cell(task(2, "health", TaskState.created), DeadlineKind.review).plain == "—"
+    not_started = task(2, "health", TaskState.created)
+    assert demo.deadline_cell(not_started, DeadlineKind.review).plain == "—"
 
 
 def test_a_breached_deadline_is_red() -> None:

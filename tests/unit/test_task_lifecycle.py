@@ -7,9 +7,11 @@ from gateway.domain.plan_lifecycle import is_complete
 from gateway.domain.task_lifecycle import (
     TERMINAL,
     InvalidTransition,
-    TaskEvent as E,
     is_noop,
     next_state,
+)
+from gateway.domain.task_lifecycle import (
+    TaskEvent as E,
 )
 
 
