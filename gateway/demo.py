@@ -265,8 +265,8 @@ def outcome(plan: PlanView, agencies: Mapping[str, Agency], *, timed_out: bool) 
     if refused:
         return Outcome(
             EXIT_TASK_REFUSED,
-            f"plan {plan.id} cannot complete: "
-            + ("a body refused its task" if len(refused) == 1 else "bodies refused their tasks"),
+            f"plan {plan.id} cannot complete: {len(refused)} task(s) refused by a body "
+            "or undeliverable",
             tuple(
                 f"task {t.seq} '{t.title}' is {t.state.value} at "
                 f"{agency_label(t.agency, agencies)}: {refusal_reason(plan, t)}"

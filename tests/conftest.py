@@ -13,11 +13,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.engine import open_engine
 from gateway.store.migrate import upgrade
+from gateway.store.tables import metadata
 
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 AMQP_URL = os.environ.get("GATEWAY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -56,6 +58,11 @@ async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
     engine = open_engine(store_url, pool_size=5)
     await upgrade(engine)
     yield engine
+    if engine.dialect.name == "postgresql":
+        # One PostgreSQL database serves the run; each test starts from empty tables.
+        async with engine.begin() as conn:
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} CASCADE"))
     await engine.dispose()
 
 

@@ -100,8 +100,13 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self._hold("before_publish")
+            # Resolve the channel and exchanges first, then issue the publishes in outbox
+            # order: the broker keeps a channel's order, so a task's `assigned` always
+            # goes out before its `returned` or `cancelled`.
+            exchanges = {name: await self._exchange(name) for name in {r.exchange for r in rows}}
             outcomes = await asyncio.gather(
-                *(self._publish(row) for row in rows), return_exceptions=True
+                *(self._publish(exchanges[row.exchange], row) for row in rows),
+                return_exceptions=True,
             )
             await self._hold("before_mark")
             now = self._clock.now()
@@ -132,8 +137,7 @@ class OutboxRelay:
             await asyncio.sleep(self._poll)
         return len(rows)
 
-    async def _publish(self, row: Any) -> None:
-        exchange = await self._exchange(row.exchange)
+    async def _publish(self, exchange: AbstractExchange, row: Any) -> None:
         message = persistent_message(
             row.body.encode(),
             message_id=row.message_id,

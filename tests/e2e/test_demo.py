@@ -1,0 +1,46 @@
+"""The README's promise: `gateway up`, then `gateway demo` completes a plan through all
+four mock agencies."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.system import System
+
+pytestmark = pytest.mark.e2e
+
+
+def test_up_then_demo_completes_a_plan(system: System) -> None:
+    system.start("up", "up", "--work-seconds", "0.1")
+    system.wait_ready(timeout=60)
+    credentials = system.root / "credentials.json"
+    deadline = time.monotonic() + 10
+    while not credentials.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    result = system.gateway("demo", "--timeout", "60")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "completed" in result.stdout.lower()
+
+    key = json.loads(credentials.read_text())["centres"]["demo-centre"]
+    page = httpx.get(
+        f"{system.url}/api/v1/plans?status=completed",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=5,
+    ).json()
+    assert page["total"] == 1
+    (plan,) = page["items"]
+    assert plan["task_states"] == {"accepted": 4}
+
+
+def test_demo_without_a_running_system_says_what_to_do(system: System) -> None:
+    (system.root / "credentials.json").write_text(
+        json.dumps({"api_url": system.url, "centres": {"demo-centre": "gw_x_y"}})
+    )
+    result = system.gateway("demo", "--timeout", "5")
+    assert result.returncode != 0
+    assert "gateway up" in (result.stdout + result.stderr)
