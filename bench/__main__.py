@@ -66,8 +66,14 @@ def main(
         api_url = api_url or str(creds["api_url"])
         api_key = api_key or str(creds["centres"][DEMO_CENTRE])
     config = BenchConfig(
-        api_url=api_url, api_key=api_key, centre=centre, plans=plans, activities=activities,
-        concurrency=concurrency, timeout=timeout, poll_seconds=poll_interval,
+        api_url=api_url,
+        api_key=api_key,
+        centre=centre,
+        plans=plans,
+        activities=activities,
+        concurrency=concurrency,
+        timeout=timeout,
+        poll_seconds=poll_interval,
     )
     try:
         report = asyncio.run(run_bench(config, _progress))

@@ -87,16 +87,19 @@ def percentiles(
     values: Sequence[float], quantiles: Iterable[float] = QUANTILES
 ) -> dict[str, float | None]:
     """`{"p50": ..., ...}`; None when there is nothing to measure, never a made-up 0."""
-    return {
-        f"p{q:g}": (round(percentile(values, q), 3) if values else None) for q in quantiles
-    }
+    return {f"p{q:g}": (round(percentile(values, q), 3) if values else None) for q in quantiles}
 
 
 # --- the load -----------------------------------------------------------------------
 
 
 def plan_body(
-    *, centre: str, run_id: str, index: int, agencies: Sequence[str], activities: int,
+    *,
+    centre: str,
+    run_id: str,
+    index: int,
+    agencies: Sequence[str],
+    activities: int,
     now: datetime,
 ) -> dict[str, Any]:
     """One plan for the load: a parent and a child, `activities` tasks round the bodies.
@@ -114,8 +117,12 @@ def plan_body(
         "approved_at": now.isoformat(),
         "family": {
             "members": [
-                {"iin": parent, "last_name": "Сериккызы", "first_name": "Гульнар",
-                 "role": "applicant"},
+                {
+                    "iin": parent,
+                    "last_name": "Сериккызы",
+                    "first_name": "Гульнар",
+                    "role": "applicant",
+                },
                 {"iin": child, "last_name": "Серикулы", "first_name": "Арман", "role": "child"},
             ],
             "address": "г. Астана, район Сарыарка, ул. Бейбитшилик, д. 1",
@@ -162,7 +169,10 @@ def task_timings(plan: PlanView) -> list[TaskTiming]:
     """Each task's time from the plan's submit to delivery and to `done`, per the gateway."""
     return [
         TaskTiming(
-            plan_id=plan.id, task_id=t.id, agency=t.agency, state=t.state,
+            plan_id=plan.id,
+            task_id=t.id,
+            agency=t.agency,
+            state=t.state,
             delivered_ms=_ms(t.delivered_at, plan.created_at),
             done_ms=_ms(t.reported_at, plan.created_at),
             done_at=t.reported_at,
@@ -260,7 +270,8 @@ def _quantiles_text(figures: dict[str, float | None], keys: Sequence[str]) -> st
 def format_report(report: Report) -> str:
     submit_rate = (
         f"{report.plans_submitted / report.submit_seconds:.1f} plans/s"
-        if report.submit_seconds > 0 else "-"
+        if report.submit_seconds > 0
+        else "-"
     )
     throughput = (
         f"{report.tasks_per_second:.1f} tasks/s ({report.tasks_done} done in "
@@ -270,21 +281,32 @@ def format_report(report: Report) -> str:
     )
     all_q = ("p50", "p95", "p99")
     lines = [
-        ("plans", f"{report.plans_submitted} submitted of {report.plans} "
-                  f"({report.submit_failures} failed, {report.submit_retries} retries)"),
+        (
+            "plans",
+            f"{report.plans_submitted} submitted of {report.plans} "
+            f"({report.submit_failures} failed, {report.submit_retries} retries)",
+        ),
         ("tasks", f"{report.tasks} ({report.activities} per plan)"),
         ("concurrency", f"{report.concurrency} clients"),
-        ("wall time", f"{report.wall_seconds:.2f} s (first submit to the bench seeing the "
-                      "last done)"),
+        (
+            "wall time",
+            f"{report.wall_seconds:.2f} s (first submit to the bench seeing the last done)",
+        ),
         ("submit phase", f"{report.submit_seconds:.2f} s ({submit_rate})"),
         ("throughput", throughput),
         ("submit latency", _quantiles_text(report.submit_latency_ms, all_q)),
         ("submit → delivered", _quantiles_text(report.submit_to_delivered_ms, all_q)),
         ("submit → done", _quantiles_text(report.submit_to_done_ms, ("p50", "p99"))),
-        ("not done", f"{report.tasks_not_done}"
-                     + (" (timed out)" if report.timed_out else "")
-                     + (f", {report.tasks_refused} refused by a body or failed"
-                        if report.tasks_refused else "")),
+        (
+            "not done",
+            f"{report.tasks_not_done}"
+            + (" (timed out)" if report.timed_out else "")
+            + (
+                f", {report.tasks_refused} refused by a body or failed"
+                if report.tasks_refused
+                else ""
+            ),
+        ),
     ]
     text = "\n".join(f"{name:<20}{value}" for name, value in lines)
     if report.errors:
@@ -341,7 +363,10 @@ async def _submit(
             if response.status_code in (200, 201):
                 data = response.json()
                 return Submitted(
-                    index, str(data["id"]), (time.perf_counter() - started) * 1000.0, attempt,
+                    index,
+                    str(data["id"]),
+                    (time.perf_counter() - started) * 1000.0,
+                    attempt,
                     created_at=datetime.fromisoformat(data["created_at"]),
                 )
             _refuse_if_unauthorised(response, "submitting a plan")
@@ -360,8 +385,14 @@ async def _submit_all(
     now = datetime.now().astimezone()
     # Bodies are built before the clock starts: IIN generation is not the gateway's cost.
     bodies = [
-        plan_body(centre=config.centre, run_id=run_id, index=i, agencies=agencies,
-                  activities=config.activities, now=now)
+        plan_body(
+            centre=config.centre,
+            run_id=run_id,
+            index=i,
+            agencies=agencies,
+            activities=config.activities,
+            now=now,
+        )
         for i in range(config.plans)
     ]
     results: list[Submitted] = []
@@ -400,9 +431,7 @@ async def _settled_by_list(
     seen: set[str] = set()
     offset = 0
     while True:
-        response = await client.get(
-            "/api/v1/plans", params={"limit": LIST_PAGE, "offset": offset}
-        )
+        response = await client.get("/api/v1/plans", params={"limit": LIST_PAGE, "offset": offset})
         _refuse_if_unauthorised(response, "listing plans")
         response.raise_for_status()
         items = response.json()["items"]
@@ -508,6 +537,10 @@ async def run_bench(config: BenchConfig, progress: Callable[[str], None]) -> Rep
         )
         wall = time.monotonic() - started
     return summarize(
-        config, submits, plans, wall_seconds=wall, submit_seconds=submit_seconds,
+        config,
+        submits,
+        plans,
+        wall_seconds=wall,
+        submit_seconds=submit_seconds,
         timed_out=timed_out,
     )

@@ -58,7 +58,18 @@ def serve(
         )
         if on
     }
+    _fast_event_loop()
     asyncio.run(run(settings, chosen))
+
+
+def _fast_event_loop() -> None:
+    """uvloop when it is installed (it comes with uvicorn[standard]): the gateway process
+    spends most of its time in the event loop's socket handling."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.install()
 
 
 @app.command()

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     relay_batch: int = 200
     relay_poll_seconds: float = 0.5
+    relay_lease_seconds: float = 30.0
+    """How long a relay owns a claimed batch; after a crash, another relay (or the
+    restarted one) takes it over when the lease runs out."""
     watcher_poll_seconds: float = 30.0
     delivery_limit: int = 5
     """Deliveries of a message before RabbitMQ dead-letters it (quorum x-delivery-limit)."""

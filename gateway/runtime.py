@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,7 +29,7 @@ from gateway.broker.topology import Topology
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.services.context import Context
-from gateway.store.engine import open_engine
+from gateway.store.engine import is_sqlite, open_engine
 from gateway.store.migrate import upgrade
 from gateway.workdays import default_calendar
 
@@ -52,6 +53,11 @@ async def serve(
 ) -> None:
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
+    if is_sqlite(settings.database_url):
+        # aiosqlite runs each statement on its own thread and hands the result back to
+        # the event loop; with the default 5 ms GIL switch interval each of those hand-offs
+        # can wait a whole interval while the loop is busy, which dominated request time.
+        sys.setswitchinterval(0.0005)
     engine = open_engine(settings.database_url)
     await upgrade(engine)
     ctx = build_context(settings)
@@ -65,6 +71,7 @@ async def serve(
         clock,
         batch=settings.relay_batch,
         poll_seconds=settings.relay_poll_seconds,
+        lease_seconds=settings.relay_lease_seconds,
         fault_hold=settings.fault_hold,
         fault_marker=settings.fault_marker,
     )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.messages import MessageType
@@ -38,6 +38,7 @@ class OutboxRelay:
         *,
         batch: int = 200,
         poll_seconds: float = 0.5,
+        lease_seconds: float = 30.0,
         fault_hold: str | None = None,
         fault_marker: Path | None = None,
     ) -> None:
@@ -46,6 +47,7 @@ class OutboxRelay:
         self._clock = clock
         self._batch = batch
         self._poll = poll_seconds
+        self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
@@ -86,41 +88,37 @@ class OutboxRelay:
         return self._exchanges[name]
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many messages it took."""
+        """Publish one batch; returns how many messages it took.
+
+        The batch is claimed with a short lease in its own transaction and marked in
+        another, so no database transaction stays open across the broker round trip
+        (on SQLite that would stop every other writer while confirms come back). The
+        lease lets several relays share the outbox on PostgreSQL; a relay that dies
+        holding one only delays its batch until the lease runs out.
+        """
+        rows = await self._claim()
+        if not rows:
+            return 0
+        await self._hold("before_publish")
+        # Resolve the channel and exchanges first, then issue the publishes in outbox
+        # order: the broker keeps a channel's order, so a task's `assigned` always goes
+        # out before its `returned` or `cancelled`.
+        exchanges = {name: await self._exchange(name) for name in {r.exchange for r in rows}}
+        outcomes = await asyncio.gather(
+            *(self._publish(exchanges[row.exchange], row) for row in rows),
+            return_exceptions=True,
+        )
+        await self._hold("before_mark")
+        pairs = list(zip(rows, outcomes, strict=True))
+        sent = [row for row, outcome in pairs if outcome is None]
+        failed = [(row, outcome) for row, outcome in pairs if outcome is not None]
         async with self._engine.begin() as conn:
-            query = (
-                select(outbox)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self._batch)
-            )
-            if self._skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await conn.execute(query)).all()
-            if not rows:
-                return 0
-            await self._hold("before_publish")
-            # Resolve the channel and exchanges first, then issue the publishes in outbox
-            # order: the broker keeps a channel's order, so a task's `assigned` always
-            # goes out before its `returned` or `cancelled`.
-            exchanges = {name: await self._exchange(name) for name in {r.exchange for r in rows}}
-            outcomes = await asyncio.gather(
-                *(self._publish(exchanges[row.exchange], row) for row in rows),
-                return_exceptions=True,
-            )
-            await self._hold("before_mark")
             now = self._clock.now()
-            sent = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
-            failed = [
-                (row, outcome)
-                for row, outcome in zip(rows, outcomes, strict=True)
-                if outcome is not None
-            ]
             if sent:
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([r.id for r in sent]))
-                    .values(published_at=now)
+                    .values(published_at=now, lease_until=None)
                 )
                 await _mark_dispatched(
                     conn, [r for r in sent if r.message_type == MessageType.task_assigned], now
@@ -130,12 +128,39 @@ class OutboxRelay:
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.id == row.id)
-                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:2000])
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        last_error=repr(error)[:2000],
+                        lease_until=None,
+                    )
                 )
         if failed:
             self._channel = None
             await asyncio.sleep(self._poll)
         return len(rows)
+
+    async def _claim(self) -> list[Any]:
+        async with self._engine.begin() as conn:
+            now = self._clock.now()
+            query = (
+                select(outbox)
+                .where(
+                    outbox.c.published_at.is_(None),
+                    or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+                )
+                .order_by(outbox.c.id)
+                .limit(self._batch)
+            )
+            if self._skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await conn.execute(query)).all())
+            if rows:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([r.id for r in rows]))
+                    .values(lease_until=now + self._lease)
+                )
+            return rows
 
     async def _publish(self, exchange: AbstractExchange, row: Any) -> None:
         message = persistent_message(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,18 +21,29 @@ async def open_deadline(
     task_id: str | None,
     met_at: datetime | None = None,
 ) -> None:
-    await conn.execute(
-        insert(deadlines).values(
-            plan_id=plan_id,
-            task_id=task_id,
-            kind=deadline.kind.value,
-            round=deadline.round,
-            starts_at=deadline.starts_at,
-            warn_at=deadline.warn_at,
-            due_at=deadline.due_at,
-            calendar_version=deadline.calendar_version,
-            met_at=met_at,
-        )
+    await conn.execute(insert(deadlines).values(**deadline_row(deadline, plan_id, task_id, met_at)))
+
+
+async def open_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(deadlines), rows)
+
+
+def deadline_row(
+    deadline: Deadline, plan_id: str, task_id: str | None, met_at: datetime | None = None
+) -> dict[str, Any]:
+    return dict(
+        plan_id=plan_id,
+        task_id=task_id,
+        kind=deadline.kind.value,
+        round=deadline.round,
+        starts_at=deadline.starts_at,
+        warn_at=deadline.warn_at,
+        due_at=deadline.due_at,
+        calendar_version=deadline.calendar_version,
+        met_at=met_at,
+        warned_at=None,
+        breached_at=None,
     )
 
 

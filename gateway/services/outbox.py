@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import insert
@@ -11,8 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.store.tables import outbox
 
 
-async def enqueue(
-    conn: AsyncConnection,
+async def enqueue(conn: AsyncConnection, envelope: BaseModel, **fields: Any) -> None:
+    await conn.execute(insert(outbox).values(**message_row(envelope, **fields)))
+
+
+async def enqueue_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(outbox), rows)
+
+
+def message_row(
     envelope: BaseModel,
     *,
     message_id: str,
@@ -22,17 +31,15 @@ async def enqueue(
     plan_id: str,
     task_id: str | None,
     now: datetime,
-) -> None:
-    await conn.execute(
-        insert(outbox).values(
-            message_id=message_id,
-            exchange=exchange,
-            routing_key=routing_key,
-            message_type=message_type,
-            plan_id=plan_id,
-            task_id=task_id,
-            body=envelope.model_dump_json(),
-            created_at=now,
-            attempts=0,
-        )
+) -> dict[str, Any]:
+    return dict(
+        message_id=message_id,
+        exchange=exchange,
+        routing_key=routing_key,
+        message_type=message_type,
+        plan_id=plan_id,
+        task_id=task_id,
+        body=envelope.model_dump_json(),
+        created_at=now,
+        attempts=0,
     )

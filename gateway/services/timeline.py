@@ -11,8 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.store.tables import access_log, events
 
 
-async def record(
-    conn: AsyncConnection,
+async def record(conn: AsyncConnection, **fields: Any) -> None:
+    await conn.execute(insert(events).values(**event_row(**fields)))
+
+
+async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(events), rows)
+
+
+def event_row(
     *,
     plan_id: str,
     at: datetime,
@@ -23,19 +31,17 @@ async def record(
     to_state: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
-) -> None:
-    await conn.execute(
-        insert(events).values(
-            plan_id=plan_id,
-            task_id=task_id,
-            at=at,
-            actor=actor,
-            type=type,
-            from_state=from_state,
-            to_state=to_state,
-            reason=reason,
-            data=data or {},
-        )
+) -> dict[str, Any]:
+    return dict(
+        plan_id=plan_id,
+        task_id=task_id,
+        at=at,
+        actor=actor,
+        type=type,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data or {},
     )
 
 

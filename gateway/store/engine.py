@@ -24,7 +24,12 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # One connection, so writers queue in the event loop (FIFO, no cost while waiting)
+    # instead of in SQLite's busy handler, which sleeps up to 100 ms between tries and
+    # made every request wait on the slowest writer. SQLite has one writer anyway.
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -156,6 +156,7 @@ outbox = Table(
     Column("published_at", UtcDateTime),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    Column("lease_until", UtcDateTime),
     Index("ix_outbox_pending", "published_at", "id"),
 )
 

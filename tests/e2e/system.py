@@ -49,6 +49,7 @@ class System:
             GATEWAY_API_PORT=str(self.port),
             GATEWAY_CREDENTIALS_FILE=str(self.root / "credentials.json"),
             GATEWAY_RELAY_POLL_SECONDS="0.2",
+            GATEWAY_RELAY_LEASE_SECONDS="2",
         )
         env.update(extra)
         return env

@@ -52,14 +52,22 @@ def test_percentiles_names_each_quantile_and_gives_none_without_data() -> None:
 
 def test_plan_body_deals_activities_round_the_bodies_and_is_valid() -> None:
     body = plan_body(
-        centre="demo-centre", run_id="r1", index=7, agencies=["education", "health"],
-        activities=5, now=T0,
+        centre="demo-centre",
+        run_id="r1",
+        index=7,
+        agencies=["education", "health"],
+        activities=5,
+        now=T0,
     )
 
     submission = PlanSubmission.model_validate(body)
 
     assert [a.agency for a in submission.activities] == [
-        "education", "health", "education", "health", "education"
+        "education",
+        "health",
+        "education",
+        "health",
+        "education",
     ]
     assert submission.external_id == "BENCH-r1-000007"
 
@@ -72,23 +80,40 @@ def test_a_plan_is_settled_when_every_task_has_the_bodys_final_word() -> None:
 
 def task(seq: int, *, delivered: float | None, done: float | None) -> TaskView:
     return TaskView(
-        id=f"t{seq}", seq=seq, agency="health", title="x", description="", due_date=None,
+        id=f"t{seq}",
+        seq=seq,
+        agency="health",
+        title="x",
+        description="",
+        due_date=None,
         beneficiary_iins=[],
         state=TaskState.reported if done is not None else TaskState.delivered,
         round=0,
         delivered_at=None if delivered is None else T0 + timedelta(seconds=delivered),
         reported_at=None if done is None else T0 + timedelta(seconds=done),
-        accepted_at=None, last_comment=None, last_reason=None, deadlines=[],
+        accepted_at=None,
+        last_comment=None,
+        last_reason=None,
+        deadlines=[],
     )
 
 
 def plan(plan_id: str, created: float, *tasks: TaskView) -> PlanView:
     values: dict[str, Any] = dict(
-        id=plan_id, centre="demo-centre", external_id=None, status=PlanStatus.active,
-        approved_at=T0, created_at=T0 + timedelta(seconds=created), completed_at=None,
-        cancelled_at=None, cancel_reason=None,
+        id=plan_id,
+        centre="demo-centre",
+        external_id=None,
+        status=PlanStatus.active,
+        approved_at=T0,
+        created_at=T0 + timedelta(seconds=created),
+        completed_at=None,
+        cancelled_at=None,
+        cancel_reason=None,
         family={"members": [{"iin": "900101300017", "last_name": "A", "first_name": "B"}]},
-        grounds=[], tasks=list(tasks), deadlines=[], timeline=[],
+        grounds=[],
+        tasks=list(tasks),
+        deadlines=[],
+        timeline=[],
     )
     return PlanView(**values)
 
@@ -112,9 +137,7 @@ def test_summary_counts_throughput_on_the_gateways_clock_and_the_tasks_not_done(
         plan("p2", 0.5, task(3, delivered=0.6, done=2.0), task(4, delivered=None, done=None)),
     ]
 
-    report = summarize(
-        config, submits, plans, wall_seconds=3.0, submit_seconds=1.0, timed_out=True
-    )
+    report = summarize(config, submits, plans, wall_seconds=3.0, submit_seconds=1.0, timed_out=True)
 
     assert (report.plans_submitted, report.submit_failures, report.submit_retries) == (2, 1, 1)
     assert (report.tasks, report.tasks_done, report.tasks_not_done) == (4, 3, 1)
@@ -130,8 +153,12 @@ def test_summary_counts_throughput_on_the_gateways_clock_and_the_tasks_not_done(
 def test_a_run_where_nothing_was_done_reports_no_rate_instead_of_zero() -> None:
     config = BenchConfig(api_url="http://x", api_key="k", plans=1, activities=1)
     report = summarize(
-        config, [Submitted(0, "p1", 5.0, 1)], [plan("p1", 0.0, task(1, delivered=None, done=None))],
-        wall_seconds=1.0, submit_seconds=0.1, timed_out=True,
+        config,
+        [Submitted(0, "p1", 5.0, 1)],
+        [plan("p1", 0.0, task(1, delivered=None, done=None))],
+        wall_seconds=1.0,
+        submit_seconds=0.1,
+        timed_out=True,
     )
 
     assert report.tasks_per_second is None

@@ -26,10 +26,20 @@ NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 AGENCIES = {
     a.code: a
     for a in (
-        Agency(code="health", enabled=True, name_ru="Здравоохранение", name_kk="Денсаулық",
-               name_en="Health"),
-        Agency(code="housing", enabled=True, name_ru="Жилищные отношения", name_kk="Тұрғын үй",
-               name_en="Housing"),
+        Agency(
+            code="health",
+            enabled=True,
+            name_ru="Здравоохранение",
+            name_kk="Денсаулық",
+            name_en="Health",
+        ),
+        Agency(
+            code="housing",
+            enabled=True,
+            name_ru="Жилищные отношения",
+            name_kk="Тұрғын үй",
+            name_en="Housing",
+        ),
         Agency(code="sport", enabled=False, name_ru="Спорт", name_kk="Спорт", name_en="Sport"),
     )
 }
@@ -39,16 +49,33 @@ def deadline(
     kind: DeadlineKind, state: DeadlineState, *, met: bool = False, round_: int = 0
 ) -> DeadlineView:
     return DeadlineView(
-        kind=kind, round=round_, starts_at=NOW, warn_at=NOW + timedelta(days=1),
-        due_at=NOW + timedelta(days=2), met_at=NOW if met else None, state=state,
+        kind=kind,
+        round=round_,
+        starts_at=NOW,
+        warn_at=NOW + timedelta(days=1),
+        due_at=NOW + timedelta(days=2),
+        met_at=NOW if met else None,
+        state=state,
     )
 
 
 def task(seq: int, agency: str, state: TaskState, **extra: Any) -> TaskView:
     values: dict[str, Any] = dict(
-        id=f"t{seq}", seq=seq, agency=agency, title=f"activity {seq}", description="",
-        due_date=None, beneficiary_iins=[], state=state, round=0, delivered_at=None,
-        reported_at=None, accepted_at=None, last_comment=None, last_reason=None, deadlines=[],
+        id=f"t{seq}",
+        seq=seq,
+        agency=agency,
+        title=f"activity {seq}",
+        description="",
+        due_date=None,
+        beneficiary_iins=[],
+        state=state,
+        round=0,
+        delivered_at=None,
+        reported_at=None,
+        accepted_at=None,
+        last_comment=None,
+        last_reason=None,
+        deadlines=[],
     )
     values.update(extra)
     return TaskView(**values)
@@ -56,10 +83,20 @@ def task(seq: int, agency: str, state: TaskState, **extra: Any) -> TaskView:
 
 def plan(*tasks: TaskView, **extra: Any) -> PlanView:
     values: dict[str, Any] = dict(
-        id="p1", centre="demo-centre", external_id=None, status=PlanStatus.active,
-        approved_at=NOW, created_at=NOW, completed_at=None, cancelled_at=None,
-        cancel_reason=None, family=demo.sample_plan("demo-centre", NOW, [])["family"],
-        grounds=[], tasks=list(tasks), deadlines=[], timeline=[],
+        id="p1",
+        centre="demo-centre",
+        external_id=None,
+        status=PlanStatus.active,
+        approved_at=NOW,
+        created_at=NOW,
+        completed_at=None,
+        cancelled_at=None,
+        cancel_reason=None,
+        family=demo.sample_plan("demo-centre", NOW, [])["family"],
+        grounds=[],
+        tasks=list(tasks),
+        deadlines=[],
+        timeline=[],
     )
     values.update(extra)
     return PlanView(**values)
@@ -141,8 +178,13 @@ def test_a_rejection_names_the_body_in_russian_and_its_reason() -> None:
 def test_a_failed_delivery_takes_its_reason_from_the_timeline() -> None:
     failed = task(1, "health", TaskState.failed)
     event = EventView(
-        at=NOW, actor="gateway", type="task_failed", task_id="t1", from_state="dispatched",
-        to_state="failed", reason="dead-lettered after 5 deliveries",
+        at=NOW,
+        actor="gateway",
+        type="task_failed",
+        task_id="t1",
+        from_state="dispatched",
+        to_state="failed",
+        reason="dead-lettered after 5 deliveries",
     )
     current = plan(failed, timeline=[event])
 
@@ -174,8 +216,11 @@ def test_the_timeout_lists_the_tasks_still_open_with_their_states() -> None:
 
 
 def test_a_cancelled_plan_is_a_failure() -> None:
-    current = plan(task(1, "health", TaskState.cancelled), status=PlanStatus.cancelled,
-                   cancel_reason="family moved away")
+    current = plan(
+        task(1, "health", TaskState.cancelled),
+        status=PlanStatus.cancelled,
+        cancel_reason="family moved away",
+    )
 
     result = demo.outcome(current, AGENCIES, timed_out=False)
 
@@ -185,7 +230,9 @@ def test_a_cancelled_plan_is_a_failure() -> None:
 
 def test_the_latest_review_round_is_the_one_shown() -> None:
     reviewed = task(
-        1, "health", TaskState.reported,
+        1,
+        "health",
+        TaskState.reported,
         deadlines=[
             deadline(DeadlineKind.routing, DeadlineState.on_time, met=True),
             deadline(DeadlineKind.review, DeadlineState.breached, met=True, round_=0),
@@ -203,8 +250,12 @@ def test_the_latest_review_round_is_the_one_shown() -> None:
 
 
 def test_a_breached_deadline_is_red() -> None:
-    late = task(1, "health", TaskState.delivered,
-                deadlines=[deadline(DeadlineKind.routing, DeadlineState.breached)])
+    late = task(
+        1,
+        "health",
+        TaskState.delivered,
+        deadlines=[deadline(DeadlineKind.routing, DeadlineState.breached)],
+    )
 
     assert "red" in str(demo.deadline_cell(late, DeadlineKind.routing).style)
 
