@@ -148,3 +148,23 @@ async def test_bad_input_gets_a_problem_naming_field_and_reason(harness: Harness
     # Nothing already accepted is lost by all that: no plan was created by the refusals.
     listed = (await h.http.get("/api/v1/plans", headers=h.auth("centre"))).json()
     assert listed["total"] == 0
+
+
+async def test_readiness_checks_the_store_and_the_broker(harness: Harness) -> None:
+    h = harness
+    state = h.http._transport.app.state.gw  # type: ignore[attr-defined]
+
+    async def broker_up() -> bool:
+        return not h.connection.is_closed
+
+    async def broker_down() -> bool:
+        return False
+
+    state.broker_ready = broker_up
+    ready = await h.http.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    state.broker_ready = broker_down
+    not_ready = await h.http.get("/ready")
+    assert not_ready.status_code == 503 and not_ready.json()["checks"]["broker"].startswith("failing")
+    assert (await h.http.get("/health")).json() == {"status": "ok"}
