@@ -26,10 +26,15 @@ class Caller:
     client_id: str
     kind: ClientKind
     scope: str | None  # the centre's or agency's code; None for admin
+    name: str | None = None
+    """The signed-in person behind a centre's workspace session (their login), so the
+    timeline says who acted, not only which centre; None for a calling system's key."""
 
     @property
     def actor(self) -> str:
         """How the caller is named on a plan's timeline."""
+        if self.name is not None:
+            return f"staff:{self.name}@{self.scope}"
         return f"{self.kind.value}:{self.scope or self.client_id}"
 
     def may_see_centre(self, centre: str) -> bool:

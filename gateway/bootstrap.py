@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.agencies import Agencies
 from gateway.auth import ClientKind
 from gateway.clock import SystemClock
 from gateway.services.clients import add_client, authenticate
+from gateway.services.staff import StaffRole, add_staff, authenticate_staff, hash_password
+from gateway.store.tables import staff_users
 
 DEMO_CENTRE = "demo-centre"
 
@@ -79,4 +83,45 @@ def read_credentials(path: Path) -> dict[str, Any]:
             "(it writes development credentials there), or pass --api-key"
         )
     data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+DEMO_STAFF = (
+    ("demo-worker", "Демо Специалист", "worker"),
+    ("demo-head", "Демо Руководитель", "head"),
+)
+
+
+async def ensure_demo_staff(engine: AsyncEngine, path: Path) -> dict[str, Any]:
+    """A worker and a head of the demo centre for the web workspace, their passwords
+    kept beside the API keys. Existing accounts keep their passwords: only missing ones
+    are created, so running `gateway up` again never locks a developer out."""
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}  # noqa: ASYNC240
+    known: dict[str, str] = dict(data.get("staff", {}))
+    now = SystemClock().now()
+    async with engine.begin() as conn:
+        for login, full_name, role in DEMO_STAFF:
+            password = known.get(login)
+            if password and await authenticate_staff(conn, login, password) is not None:
+                continue
+            password = secrets.token_urlsafe(12)
+            changed = await conn.execute(
+                update(staff_users)
+                .where(staff_users.c.login == login)
+                .values(password_hash=hash_password(password), disabled=False)
+            )
+            if not changed.rowcount:
+                await add_staff(
+                    conn,
+                    login=login,
+                    full_name=full_name,
+                    centre=DEMO_CENTRE,
+                    role=StaffRole(role),
+                    password=password,
+                    now=now,
+                )
+            known[login] = password
+    data["staff"] = known
+    data["web_url"] = data.get("api_url", "http://127.0.0.1:8080") + "/web/"
+    _write(path, data)
     return data

@@ -35,6 +35,9 @@ def serve(
     collector: bool = typer.Option(True, help="Run the status collector."),
     watcher: bool = typer.Option(True, help="Run the deadline watcher."),
     dead_letters: bool = typer.Option(True, help="Record dead-lettered messages as incidents."),
+    digest: bool = typer.Option(
+        False, help="Send the daily escalation digest (run it in one process only)."
+    ),
     host: str | None = None,
     port: int | None = None,
 ) -> None:
@@ -55,6 +58,7 @@ def serve(
             ("collector", collector),
             ("watcher", watcher),
             ("dead-letters", dead_letters),
+            ("digest", digest),
         )
         if on
     }
@@ -80,7 +84,7 @@ def up(
 ) -> None:
     """Bring the whole system up on this machine: gateway and mock agencies."""
     from gateway.agencies import load_agencies
-    from gateway.bootstrap import ensure_dev_credentials
+    from gateway.bootstrap import ensure_demo_staff, ensure_dev_credentials
     from gateway.store.engine import open_engine
     from gateway.store.migrate import upgrade
 
@@ -95,11 +99,12 @@ def up(
             await ensure_dev_credentials(
                 engine, load_agencies(settings.agencies_file), settings.credentials_file, api_url
             )
+            await ensure_demo_staff(engine, settings.credentials_file)
         finally:
             await engine.dispose()
 
     asyncio.run(prepare())
-    procs = [subprocess.Popen([sys.executable, "-m", "gateway", "serve"])]
+    procs = [subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--digest"])]
     if mocks:
         procs.append(
             subprocess.Popen(
@@ -118,6 +123,9 @@ def up(
             )
         )
     typer.echo(f"gateway API: {api_url}  (docs {api_url}/docs)")
+    typer.echo(
+        f"centre workspace: {api_url}/web/  (demo-worker, demo-head; passwords in the credentials)"
+    )
     typer.echo(f"development credentials: {settings.credentials_file}")
     typer.echo("try: gateway demo        stop: Ctrl-C")
 
@@ -298,6 +306,25 @@ def _mount_mock_agencies() -> None:
 
 
 _mount_mock_agencies()
+
+
+def _mount_reports() -> None:
+    from gateway.reports.cli import digest_app, report_app
+
+    app.add_typer(report_app, name="report")
+    app.add_typer(digest_app, name="digest")
+
+
+_mount_reports()
+
+
+def _mount_staff() -> None:
+    from gateway.web.cli import staff_app
+
+    app.add_typer(staff_app, name="staff")
+
+
+_mount_staff()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ and the local RabbitMQ. Production sets GATEWAY_DATABASE_URL to PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     delivery_limit: int = 5
     """Deliveries of a message before RabbitMQ dead-letters it (quorum x-delivery-limit)."""
 
+    session_secret: str | None = None
+    """Signs the web workspace's session cookies. Unset: one is generated once into
+    `session_secret_file` (mode 0600), so sessions survive a restart on one machine;
+    several processes behind one address must share a set value."""
+    session_secret_file: Path = STATE_DIR / "session_secret"
+
     credentials_file: Path = STATE_DIR / "credentials.json"
     """Where `gateway up` writes the development credentials it bootstraps (never in production)."""
 
@@ -42,3 +49,20 @@ class Settings(BaseSettings):
     """Test hook: `before_publish` or `before_mark` makes the outbox relay stop at that point
     and touch `fault_marker`, so a test can SIGKILL the process exactly there."""
     fault_marker: Path | None = None
+
+    digest_sender: str = "file"
+    """Where the daily escalation digest goes: `console`, `file` (an .eml per centre and
+    day in `digest_outbox_dir`) or `smtp`."""
+    digest_outbox_dir: Path = STATE_DIR / "outbox-mail"
+    digest_recipients: Path | None = None
+    """JSON file {"centre": ["head@example.kz"]}: who receives each centre's digest. The
+    staff table has no e-mail column, so addresses are configuration (GATEWAY_DIGEST_RECIPIENTS)."""
+    digest_at: time = time(9, 0)
+    """Almaty time of the daily digest; sent on working days only."""
+    digest_from: str = "gateway@localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0

@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -33,9 +33,14 @@ from gateway.store.engine import is_sqlite, open_engine
 from gateway.store.migrate import upgrade
 from gateway.workdays import default_calendar
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
 log = logging.getLogger("gateway")
 
-COMPONENTS = ("api", "relay", "collector", "watcher", "dead-letters")
+COMPONENTS = ("api", "relay", "collector", "watcher", "dead-letters", "digest")
+"""`digest` (the daily escalation mail) is off in `gateway serve` unless asked for: with
+several gateway processes on PostgreSQL each would send it; `gateway up` turns it on."""
 
 
 def build_context(settings: Settings) -> Context:
@@ -86,6 +91,8 @@ async def serve(
         workers.append(relay.run)
     if "watcher" in components:
         workers.append(lambda: deadline_watcher.run(engine, clock, settings.watcher_poll_seconds))
+    if "digest" in components:
+        workers.append(_digest_worker(settings, engine, clock))
     if "collector" in components:
         await collector.start()
     if "dead-letters" in components:
@@ -134,3 +141,16 @@ async def serve(
         await connection.close()
         await engine.dispose()
         log.info("gateway stopped")
+
+
+def _digest_worker(
+    settings: Settings, engine: AsyncEngine, clock: Clock
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The daily digest's loop, with its sender and recipients read (and checked) now, so a
+    bad recipients file stops the start instead of the first morning's mail."""
+    from gateway.reports.digest import run_daily
+    from gateway.reports.mail import load_recipients, sender_from_settings
+
+    sender = sender_from_settings(settings)
+    recipients = load_recipients(settings.digest_recipients)
+    return lambda: run_daily(engine, clock, sender, settings.digest_at, recipients=recipients)

@@ -84,6 +84,17 @@ ensure_postgres() {
   fi
 }
 
+ensure_chromium() {
+  # The browser tests drive the distribution's Chromium through Playwright; Playwright's
+  # own browser download (`playwright install`) is never used.
+  local chromium="${GATEWAY_TEST_CHROMIUM:-/usr/bin/chromium}"
+  [ -x "$chromium" ] && return 0
+  command -v chromium >/dev/null && return 0
+  apt_install chromium || die "Chromium is not installed; the browser tests (tests/browser) need it.
+  Install it (Debian/Ubuntu: sudo apt-get install chromium), or set GATEWAY_TEST_CHROMIUM=/path/to/chromium,
+  then run this again."
+}
+
 ensure_venv() {
   command -v python3 >/dev/null || die "python3 (3.11 or newer) is needed"
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "python3 is $(python3 -V); 3.11 or newer is needed"

@@ -10,6 +10,7 @@ from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
+from gateway.web.routes import install as install_web
 
 
 def create_app(state: AppState) -> FastAPI:
@@ -26,5 +27,6 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(plans_router)
     app.include_router(tasks_router)
     app.include_router(admin_router)
+    install_web(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app

@@ -210,3 +210,16 @@ incidents = Table(
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("login", String(29), nullable=False, unique=True),
+    Column("full_name", String(200), nullable=False),
+    Column("centre", String(64), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)

@@ -1,0 +1,156 @@
+"""The individuals database (ГБД ФЛ) through the bus: a person by IIN.
+
+Order 170 p.6 forbids asking an applicant for documents a registry can give; this is
+the registry that gives identity documents and registration. The payload is built and
+read by zeep from ``contracts/shep/gbdfl-Person.xsd``, and the answer is checked
+against the same schema before it is trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any, Literal
+
+import zeep.xsd
+from lxml import etree
+
+from adapters.shep import _zeep
+from adapters.shep.client import SyncChannelClient
+from adapters.shep.errors import ShepError, ShepNotFound
+from contracts.shep import CONTRACT_DIR, ServiceDefinition, bus_schema, service_by_key
+from gateway.iin import check_iin
+
+__all__ = ["Address", "IdentityDocument", "IndividualsClient", "Person"]
+
+Sex = Literal["male", "female"]
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityDocument:
+    type: str
+    number: str
+    issued: date
+    issuer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    region: str
+    locality: str
+    street: str
+    house: str
+    flat: str | None
+    registered_from: date
+    registered_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person as the individuals database reports them."""
+
+    iin: str
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    birth_date: date
+    sex: Sex
+    citizenship_code: str
+    citizenship_name: str
+    identity_document: IdentityDocument
+    permanent_address: Address
+    temporary_address: Address | None
+    death_date: date | None
+
+    @property
+    def deceased(self) -> bool:
+        return self.death_date is not None
+
+
+@cache
+def _payload_schema(filename: str) -> zeep.xsd.Schema:
+    return _zeep.load_schema(CONTRACT_DIR / filename)
+
+
+def _address(value: Any) -> Address | None:
+    if value is None:
+        return None
+    return Address(
+        region=value.region,
+        locality=value.locality,
+        street=value.street,
+        house=value.house,
+        flat=value.flat,
+        registered_from=value.registeredFrom,
+        registered_until=value.registeredUntil,
+    )
+
+
+class IndividualsClient:
+    """Typed queries to the individuals database over a ``SyncChannelClient``."""
+
+    def __init__(
+        self, channel: SyncChannelClient, service: ServiceDefinition | None = None
+    ) -> None:
+        self._channel = channel
+        self.service = service or service_by_key("individuals")
+        schema = _payload_schema(self.service.payload_schema)
+        self._schema = schema
+        self._request = _zeep.element(schema, self.service.request)
+        self._response = _zeep.element(schema, self.service.response)
+
+    async def person_by_iin(self, iin: str, *, correlation_id: str | None = None) -> Person | None:
+        """The person, or None when the registry has no one with this IIN.
+
+        A malformed IIN raises ``gateway.iin.InvalidIIN`` before anything is sent: the
+        registry would only answer "not found", which would hide the typo.
+        """
+        check_iin(iin)
+        holder = etree.Element("holder")
+        self._request.render(holder, self._request(iin=iin))
+        try:
+            answer = await self._channel.send(
+                self.service.service_id, holder[0], correlation_id=correlation_id
+            )
+        except ShepNotFound:
+            return None
+        nodes = [n for n in answer.data if n.tag == self.service.response]
+        if len(nodes) != 1:
+            raise ShepError(
+                f"expected one PersonResponse in the answer, got {len(nodes)}",
+                message_id=answer.message_id,
+            )
+        if not bus_schema().validate(nodes[0]):
+            raise ShepError(
+                f"the registry's answer breaks the contract: {bus_schema().error_log.last_error}",
+                message_id=answer.message_id,
+            )
+        value = self._response.parse(nodes[0], self._schema)
+        if value.iin != iin:
+            raise ShepError("the registry answered about another IIN", message_id=answer.message_id)
+        return Person(
+            iin=value.iin,
+            last_name=value.lastName,
+            first_name=value.firstName,
+            middle_name=value.middleName,
+            birth_date=value.birthDate,
+            sex="male" if value.sex == "MALE" else "female",
+            citizenship_code=value.citizenship.code,
+            citizenship_name=value.citizenship.name,
+            identity_document=IdentityDocument(
+                type=value.identityDocument.type,
+                number=value.identityDocument.number,
+                issued=value.identityDocument.issued,
+                issuer=value.identityDocument.issuer,
+            ),
+            permanent_address=_required(_address(value.permanentAddress)),
+            temporary_address=_address(value.temporaryAddress),
+            death_date=value.deathDate,
+        )
+
+
+def _required(address: Address | None) -> Address:
+    if address is None:
+        raise ShepError("the registry's answer has no permanent address")
+    return address

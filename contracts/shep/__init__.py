@@ -1,0 +1,114 @@
+"""The e-government bus (ШЭП) contract: our WSDL and XSDs, service ids, status codes.
+
+Both sides of the wire load the contract from here, the adapter to build zeep's client
+and the mock bus to validate what it receives, so a change to a schema is felt by both
+at once and by the contract tests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+__all__ = [
+    "CONTRACT_DIR",
+    "GBDFL_NS",
+    "NS_COMMON",
+    "NS_REQUEST",
+    "NS_RESPONSE",
+    "NS_TYPES",
+    "SCHEMA_FILES",
+    "WSDL_PATH",
+    "ServiceDefinition",
+    "bus_schema",
+    "load_services",
+    "service_by_key",
+]
+
+CONTRACT_DIR = Path(__file__).resolve().parent
+WSDL_PATH = CONTRACT_DIR / "SyncChannel.wsdl"
+SERVICES_PATH = CONTRACT_DIR / "services.json"
+
+NS_TYPES = "http://bip.bee.kz/SyncChannel/v10/Types"
+NS_REQUEST = "http://bip.bee.kz/SyncChannel/v10/Types/Request"
+NS_RESPONSE = "http://bip.bee.kz/SyncChannel/v10/Types/Response"
+NS_COMMON = "http://bip.bee.kz/common/v10/Types"
+NS_INTERFACES = "http://bip.bee.kz/SyncChannel/v10/Interfaces"
+GBDFL_NS = "urn:kz-social-gateway:shep:gbdfl:v1"
+
+# Namespace -> file. Every namespace a message may carry, bus and payloads alike.
+SCHEMA_FILES: dict[str, str] = {
+    NS_COMMON: "common-Types.xsd",
+    NS_REQUEST: "SyncChannel-Request.xsd",
+    NS_RESPONSE: "SyncChannel-Response.xsd",
+    NS_TYPES: "SyncChannel-Types.xsd",
+    GBDFL_NS: "gbdfl-Person.xsd",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDefinition:
+    """One registry service on the bus, as named in ``services.json``."""
+
+    key: str
+    service_id: str
+    registry: str
+    channel: str
+    payload_schema: str
+    request: str
+    response: str
+
+
+@cache
+def load_services(path: Path = SERVICES_PATH) -> tuple[ServiceDefinition, ...]:
+    """Service ids are data so that the real bus's ids can replace ours without code."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    services = tuple(
+        ServiceDefinition(
+            key=item["key"],
+            service_id=item["serviceId"],
+            registry=item["registry"],
+            channel=item["channel"],
+            payload_schema=item["payloadSchema"],
+            request=item["request"],
+            response=item["response"],
+        )
+        for item in raw["services"]
+    )
+    for field in ("key", "service_id"):
+        values = [getattr(s, field) for s in services]
+        if len(values) != len(set(values)):
+            raise ValueError(f"{path}: duplicate {field} in services")
+    return services
+
+
+def service_by_key(key: str, path: Path = SERVICES_PATH) -> ServiceDefinition:
+    for service in load_services(path):
+        if service.key == key:
+            return service
+    raise KeyError(f"no bus service with key {key!r} in {path}")
+
+
+@cache
+def bus_schema() -> etree.XMLSchema:
+    """One validator for the bus's messages and every payload we know.
+
+    The payload slot is ``xs:any`` with lax processing, so loading the registries'
+    schemas into the same validator makes it check the payload as well as the frame.
+    Built once per process: compiling the XSDs costs far more than validating.
+    """
+    imports = "".join(
+        f'<xs:import namespace="{ns}" schemaLocation="{(CONTRACT_DIR / name).as_uri()}"/>'
+        for ns, name in SCHEMA_FILES.items()
+    )
+    wrapper = (
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'targetNamespace="urn:kz-social-gateway:shep:all">' + imports + "</xs:schema>"
+    )
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    doc = etree.fromstring(wrapper.encode(), parser, base_url=CONTRACT_DIR.as_uri() + "/")
+    return etree.XMLSchema(doc)

@@ -1,0 +1,191 @@
+"""The written conclusion of the quarterly monitoring (order 192 p.14), made by rules.
+
+Order 192 asks for a conclusion on how effective each body's work was, with shortcomings
+and proposals. Writing it by rules from the figures keeps it reproducible and lets a
+reviewer see exactly why a body was called out: each shortcoming quotes the numbers behind
+it, and every threshold is a named constant below rather than an opinion in the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.reports.family_card import Direction
+from gateway.reports.quarterly import AgencyFigures, Conclusion, FamilyStatus, Finding
+
+#: Share of received tasks with a breached routing term that makes it a shortcoming.
+ROUTING_BREACH_SHARE = 0.10
+#: Share of received tasks not done by the body's own term in the plan.
+DUE_DATE_BREACH_SHARE = 0.10
+#: Returns for rework per task reported as done.
+RETURN_SHARE = 0.25
+#: Tasks the body rejected as outside its competence, from which it is worth a word.
+REJECTED_MIN = 1
+#: Tasks whose delivery failed (the body's system did not take the messages).
+FAILED_MIN = 1
+#: Median working days from delivery to acceptance above which the work is slow.
+SLOW_MEDIAN_WORKING_DAYS = 10.0
+#: Review terms the centre itself missed, from which the centre is called out.
+REVIEW_BREACH_MIN = 1
+
+RATING_NO_DATA = "поручений в квартале не поступало"
+RATING_EFFECTIVE = "работа эффективна"
+RATING_MOSTLY = "работа в целом эффективна, есть недостатки"
+RATING_WEAK = "работа недостаточно эффективна"
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian agreement of a noun with a number: 1 поручение, 2 поручения, 5 поручений."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def of_tasks(n: int) -> str:
+    """'из N поручений': after 'из' the noun is genitive, singular only for 1, 21, 31…"""
+    return "поручения" if n % 10 == 1 and n % 100 != 11 else "поручений"
+
+
+def number_ru(value: float) -> str:
+    """2 → '2', 2.5 → '2,5': the decimal comma readers of a Russian report expect."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.1f}".replace(".", ",")
+
+
+def working_days(value: float) -> str:
+    """A fractional number takes the genitive singular: 2,5 рабочего дня."""
+    if not float(value).is_integer():
+        return "рабочего дня"
+    return plural(int(value), "рабочий день", "рабочих дня", "рабочих дней")
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def assess_agency(f: AgencyFigures) -> Finding:
+    if f.received == 0:
+        return Finding(f.agency, f.name, RATING_NO_DATA, (), ())
+    shortcomings: list[str] = []
+    proposals: list[str] = []
+    if f.breached_routing and _share(f.breached_routing, f.received) >= ROUTING_BREACH_SHARE:
+        text = (
+            f"по {f.breached_routing} из {f.received} {of_tasks(f.received)} нарушен срок "
+            "маршрутизации (два рабочих дня, п. 9)"
+        )
+        if f.delivered_late:
+            text += f", из них доставлены с опозданием — {f.delivered_late}"
+        shortcomings.append(text)
+        proposals.append(
+            "проверить подключение информационной системы органа к шлюзу и порядок приёма поручений"
+        )
+    if f.breached_due_date and _share(f.breached_due_date, f.received) >= DUE_DATE_BREACH_SHARE:
+        shortcomings.append(
+            f"по {f.breached_due_date} из {f.received} {of_tasks(f.received)} нарушен срок "
+            "исполнения, установленный ИПР"
+        )
+        proposals.append("запросить у органа план устранения просрочек исполнения мероприятий")
+    if f.returned and _share(f.returned, max(f.reported, 1)) >= RETURN_SHARE:
+        shortcomings.append(
+            f"возвратов на доработку — {f.returned} (отчитались по {f.reported} из "
+            f"{f.received} {of_tasks(f.received)}, с первого раза принято "
+            f"{f.accepted_first_time})"
+        )
+        proposals.append(
+            "провести с органом разъяснительную работу о требованиях к отчёту об исполнении"
+        )
+    if f.rejected >= REJECTED_MIN:
+        shortcomings.append(
+            f"по {f.rejected} из {f.received} {of_tasks(f.received)} орган отказал как не "
+            "относящимся к его компетенции"
+        )
+        proposals.append("уточнить распределение мероприятий ИПР между органами")
+    if f.failed >= FAILED_MIN:
+        shortcomings.append(
+            f"по {f.failed} из {f.received} {of_tasks(f.received)} доставка не удалась: "
+            "система органа не принимала сообщения"
+        )
+        proposals.append("восстановить приём сообщений системой органа и повторить отправку")
+    median = f.median_days_to_accept
+    if median is not None and median > SLOW_MEDIAN_WORKING_DAYS:
+        shortcomings.append(
+            f"медиана от доставки до принятия отчёта — {number_ru(median)} {working_days(median)} "
+            f"(порог {number_ru(SLOW_MEDIAN_WORKING_DAYS)})"
+        )
+        proposals.append("согласовать с органом промежуточные сроки по мероприятиям ИПР")
+    if not shortcomings:
+        rating = RATING_EFFECTIVE
+    elif len(shortcomings) == 1:
+        rating = RATING_MOSTLY
+    else:
+        rating = RATING_WEAK
+    return Finding(f.agency, f.name, rating, tuple(shortcomings), tuple(proposals))
+
+
+def assess_centre(total: AgencyFigures) -> Finding | None:
+    """The review term is the centre's duty (p.11); its misses are the centre's own."""
+    if total.breached_review < REVIEW_BREACH_MIN:
+        return None
+    n = total.breached_review
+    return Finding(
+        None,
+        "Центр поддержки семьи",
+        RATING_MOSTLY,
+        (
+            f"отчётов органов, рассмотренных с нарушением срока проверки (два рабочих дня, "
+            f"п. 11): {n}",
+        ),
+        ("перераспределить проверку отчётов между специалистами центра",),
+    )
+
+
+def summarise_families(families: Sequence[FamilyStatus]) -> str:
+    changed = [f for f in families if f.changes]
+    if not changed:
+        return (
+            "Изменений социального статуса семей в Цифровой карте семьи за квартал не "
+            f"зафиксировано (семей под наблюдением: {len(families)})."
+        )
+    counts = dict.fromkeys(Direction, 0)
+    for family in changed:
+        for change in family.changes:
+            counts[change.direction] += 1
+    return (
+        f"Из {len(families)} {plural(len(families), 'семьи', 'семей', 'семей')} под "
+        f"наблюдением у {len(changed)} в Цифровой карте семьи изменился социальный статус: "
+        f"улучшение — {counts[Direction.improved]}, ухудшение — {counts[Direction.worsened]}, "
+        f"без оценки — {counts[Direction.neutral]}."
+    )
+
+
+def conclude(figures: Sequence[AgencyFigures], families: Sequence[FamilyStatus]) -> Conclusion:
+    findings = [assess_agency(f) for f in figures]
+    total = _sum(figures)
+    centre = assess_centre(total)
+    if centre is not None:
+        findings.append(centre)
+    return Conclusion(tuple(findings), summarise_families(families))
+
+
+def _sum(figures: Sequence[AgencyFigures]) -> AgencyFigures:
+    return AgencyFigures(
+        agency="",
+        name="Итого",
+        breached_review=sum(f.breached_review for f in figures),
+    )
+
+
+def render_conclusion(conclusion: Conclusion) -> str:
+    lines = ["Заключение по итогам мониторинга", ""]
+    for index, finding in enumerate(conclusion.findings, start=1):
+        lines.append(f"{index}. {finding.name} — {finding.rating}.")
+        if finding.shortcomings:
+            lines.append("   Недостатки: " + "; ".join(finding.shortcomings) + ".")
+            lines.append("   Предложения: " + "; ".join(dict.fromkeys(finding.proposals)) + ".")
+        elif finding.rating != RATING_NO_DATA:
+            lines.append("   Недостатков не выявлено.")
+    lines += ["", "Социальный статус семей: " + conclusion.families]
+    return "\n".join(lines)

@@ -1,0 +1,363 @@
+"""The quarterly report as text, CSV, XLSX and JSON.
+
+All formats are built from one list of sections (`sections`), so a column added once shows
+up everywhere and the formats cannot disagree.
+
+CSV: one file, the sections one after another, each headed by its title and separated by
+an empty line; UTF-8 with a byte order mark and `;` as the separator. Excel with a Russian
+locale opens such a file by double-click with Cyrillic intact and columns split (without
+the BOM it guesses a Windows code page; with `,` it puts each row in one cell, because the
+comma is the locale's decimal separator). Numbers use a decimal comma for the same reason.
+
+XLSX: a sheet per section, Russian headers, frozen header row, column widths from content.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.reports.conclusion import number_ru
+from gateway.reports.family_card import DIRECTION_RU
+from gateway.reports.quarterly import AgencyFigures, QuarterlyReport
+from gateway.workdays import to_almaty
+
+Cell = str | int | float | None
+
+FIGURE_HEADERS: tuple[str, ...] = (
+    "Орган",
+    "Код",
+    "Поступило",
+    "Доставлено",
+    "Доставлено в срок",
+    "Отчитались об исполнении",
+    "Принято",
+    "Принято с первого раза",
+    "Возвраты на доработку",
+    "Отклонено органом",
+    "Не доставлено (сбой)",
+    "Отменено",
+    "Нарушен срок маршрутизации",
+    "Нарушен срок проверки отчёта",
+    "Нарушен срок по ИПР",
+    "Поручений с нарушениями",
+    "Медиана, раб. дней от доставки до принятия",
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+def when(moment: datetime) -> str:
+    return to_almaty(moment).strftime("%d.%m.%Y %H:%M")
+
+
+def figure_row(f: AgencyFigures) -> tuple[Cell, ...]:
+    return (
+        f.name,
+        f.agency,
+        f.received,
+        f.delivered,
+        f.delivered_on_time,
+        f.reported,
+        f.accepted,
+        f.accepted_first_time,
+        f.returned,
+        f.rejected,
+        f.failed,
+        f.cancelled,
+        f.breached_routing,
+        f.breached_review,
+        f.breached_due_date,
+        f.tasks_with_breach,
+        f.median_days_to_accept,
+    )
+
+
+def header_lines(report: QuarterlyReport) -> list[tuple[str, str]]:
+    period_end = when(report.cutoff)
+    return [
+        ("Отчёт", "Мониторинг совместной работы по ИПР (приказ № 192, пп. 13–14)"),
+        ("Центр поддержки семьи", report.centre),
+        ("Квартал", f"{report.quarter.title_ru} ({report.quarter.label})"),
+        ("Период", f"{when(report.quarter.start)} — {period_end} (время Алматы)"),
+        ("Сформирован", when(report.generated_at)),
+        ("Статус", "предварительный (квартал не закончился)" if report.preliminary else "итоговый"),
+        ("Семей под наблюдением", str(report.families_monitored)),
+    ]
+
+
+def sections(report: QuarterlyReport) -> list[Section]:
+    figures = tuple(figure_row(f) for f in (*report.agencies, report.total))
+    families = tuple(
+        (
+            family.external_id or "",
+            family.plan_id,
+            change.on.strftime("%d.%m.%Y"),
+            change.from_status,
+            change.to_status,
+            DIRECTION_RU[change.direction],
+        )
+        for family in report.families
+        for change in family.changes
+    )
+    findings: tuple[tuple[Cell, ...], ...] = (
+        *(
+            (
+                finding.name,
+                finding.rating,
+                "; ".join(finding.shortcomings),
+                "; ".join(dict.fromkeys(finding.proposals)),
+            )
+            for finding in report.conclusion.findings
+        ),
+        ("Социальный статус семей", report.conclusion.families, "", ""),
+    )
+    notes = tuple((k, v) for k, v in header_lines(report)) + tuple(
+        ("Определение", note) for note in report.notes
+    )
+    return [
+        Section("figures", "Показатели по органам", FIGURE_HEADERS, figures),
+        Section(
+            "families",
+            "Изменения статуса семей (ЦКС)",
+            ("ИПР", "Идентификатор плана", "Дата", "Было", "Стало", "Оценка"),
+            families,
+        ),
+        Section(
+            "conclusion",
+            "Заключение",
+            ("Орган", "Оценка работы", "Недостатки", "Предложения"),
+            findings,
+        ),
+        Section("notes", "Примечания", ("Параметр", "Значение"), notes),
+    ]
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+CSV_DELIMITER = ";"
+
+
+def _csv_cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return number_ru(value)
+    return str(value)
+
+
+def to_csv(report: QuarterlyReport) -> bytes:
+    """UTF-8 with BOM, `;`-separated: see the module docstring for why."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    for index, section in enumerate(sections(report)):
+        if index:
+            writer.writerow([])
+        writer.writerow([section.title])
+        writer.writerow(section.headers)
+        for row in section.rows:
+            writer.writerow([_csv_cell(c) for c in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+SHEET_TITLES = {
+    "figures": "Показатели",
+    "families": "Семьи (ЦКС)",
+    "conclusion": "Заключение",
+    "notes": "Примечания",
+}
+MAX_COLUMN_WIDTH = 60
+MIN_COLUMN_WIDTH = 8
+
+
+def to_xlsx(report: QuarterlyReport) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for section in sections(report):
+        sheet = workbook.create_sheet(SHEET_TITLES[section.key])
+        sheet.append(list(section.headers))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for row in section.rows:
+            sheet.append(list(row))
+        sheet.freeze_panes = "A2"
+        widths = _column_widths(section.headers, section.rows)
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[_column_letter(index)].width = width
+        if section.key == "conclusion" or section.key == "notes":
+            for row_cells in sheet.iter_rows(min_row=2):
+                for cell in row_cells:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _column_widths(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[float]:
+    """Wide enough for the content, capped so long texts wrap instead of running off."""
+    widths: list[float] = []
+    for col, header in enumerate(headers):
+        # Headers wrap, so they count by their longest word rather than their length.
+        longest = max((len(word) for word in header.split()), default=0)
+        for row in rows:
+            value = row[col] if col < len(row) else None
+            longest = max(longest, len(_csv_cell(value)))
+        widths.append(float(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, longest + 2))))
+    return widths
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def to_json_data(report: QuarterlyReport) -> dict[str, Any]:
+    """Plain data for the web page and for machines; times in Almaty, ISO 8601."""
+
+    def figures(f: AgencyFigures) -> dict[str, Any]:
+        return {
+            "agency": f.agency,
+            "name": f.name,
+            "received": f.received,
+            "delivered": f.delivered,
+            "delivered_on_time": f.delivered_on_time,
+            "reported": f.reported,
+            "accepted": f.accepted,
+            "accepted_first_time": f.accepted_first_time,
+            "returned": f.returned,
+            "rejected": f.rejected,
+            "failed": f.failed,
+            "cancelled": f.cancelled,
+            "breached": {
+                "routing": f.breached_routing,
+                "review": f.breached_review,
+                "due_date": f.breached_due_date,
+            },
+            "tasks_with_breach": f.tasks_with_breach,
+            "median_working_days_delivery_to_acceptance": f.median_days_to_accept,
+            "acceptance_samples": f.accept_samples,
+        }
+
+    return {
+        "centre": report.centre,
+        "quarter": report.quarter.label,
+        "period": {
+            "start": report.quarter.start.isoformat(),
+            "end": report.quarter.end.isoformat(),
+            "cutoff": to_almaty(report.cutoff).isoformat(),
+        },
+        "generated_at": to_almaty(report.generated_at).isoformat(),
+        "preliminary": report.preliminary,
+        "agencies": [figures(f) for f in report.agencies],
+        "total": figures(report.total),
+        "families_monitored": report.families_monitored,
+        "families": [
+            {
+                "plan_id": family.plan_id,
+                "external_id": family.external_id,
+                "changes": [
+                    {
+                        "on": c.on.isoformat(),
+                        "from": c.from_status,
+                        "to": c.to_status,
+                        "direction": c.direction.value,
+                    }
+                    for c in family.changes
+                ],
+            }
+            for family in report.families
+        ],
+        "conclusion": {
+            "findings": [
+                {
+                    "agency": f.agency,
+                    "name": f.name,
+                    "rating": f.rating,
+                    "shortcomings": list(f.shortcomings),
+                    "proposals": list(f.proposals),
+                }
+                for f in report.conclusion.findings
+            ],
+            "families": report.conclusion.families,
+            "text": report.conclusion.text,
+        },
+        "notes": list(report.notes),
+    }
+
+
+def to_json(report: QuarterlyReport) -> str:
+    return json.dumps(to_json_data(report), ensure_ascii=False, indent=2)
+
+
+# --- text --------------------------------------------------------------------------------
+
+TEXT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Пост.", "received"),
+    ("Дост.", "delivered"),
+    ("В срок", "delivered_on_time"),
+    ("Отч.", "reported"),
+    ("Прин.", "accepted"),
+    ("1-й раз", "accepted_first_time"),
+    ("Возвр.", "returned"),
+    ("Откл.", "rejected"),
+    ("Н.марш", "breached_routing"),
+    ("Н.пров", "breached_review"),
+    ("Н.ИПР", "breached_due_date"),
+)
+
+
+def to_text(report: QuarterlyReport) -> str:
+    """For the terminal: a compact table with a legend, the families and the conclusion."""
+    lines = [f"{k}: {v}" for k, v in header_lines(report)]
+    rows = [*report.agencies, report.total]
+    name_width = max(len(f.name) for f in rows)
+    head = f"{'Орган':<{name_width}}  " + " ".join(f"{h:>7}" for h, _ in TEXT_COLUMNS)
+    head += "  Медиана"
+    lines += ["", "Показатели по органам", head, "-" * len(head)]
+    for f in rows:
+        median = "—" if f.median_days_to_accept is None else number_ru(f.median_days_to_accept)
+        cells = " ".join(f"{getattr(f, attr):>7}" for _, attr in TEXT_COLUMNS)
+        lines.append(f"{f.name:<{name_width}}  {cells}  {median:>7}")
+    lines += [
+        "",
+        "Пост. — поступило; Дост. — доставлено; В срок — доставлено в срок маршрутизации; "
+        "Отч. — отчитались; Прин. — принято; 1-й раз — принято с первого раза; "
+        "Возвр. — возвраты на доработку; Откл. — отклонено органом; Н.марш/Н.пров/Н.ИПР — "
+        "нарушены сроки маршрутизации, проверки отчёта и по ИПР; Медиана — рабочих дней от "
+        "доставки до принятия.",
+        "",
+        "Изменения статуса семей (ЦКС)",
+    ]
+    if report.families:
+        for family in report.families:
+            for change in family.changes:
+                lines.append(
+                    f"  {family.external_id or family.plan_id}: {change.on:%d.%m.%Y} "
+                    f"{change.text_ru} ({DIRECTION_RU[change.direction]})"
+                )
+    else:
+        lines.append("  изменений нет")
+    lines += ["", report.conclusion.text, "", "Примечания"]
+    lines += [f"  – {note}" for note in report.notes]
+    return "\n".join(lines) + "\n"

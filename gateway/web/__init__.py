@@ -1,0 +1,1 @@
+"""The family support centre's web workspace (server-rendered pages under /web)."""

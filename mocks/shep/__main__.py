@@ -1,0 +1,49 @@
+"""``python -m mocks.shep --port 8200 --seed 42``: the mock bus for development.
+
+Keys and the sender's password live in ``--state-dir`` (made on first run) so that a
+client configured once keeps working across restarts; the command prints what a
+client needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from mocks.population import generate_population
+from mocks.shep.app import create_app
+from mocks.shep.config import config_for, dev_credentials
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mocks.shep", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--seed", type=int, default=42, help="seed of the synthetic population")
+    parser.add_argument("--families", type=int, default=12, help="ordinary families to make")
+    parser.add_argument(
+        "--state-dir", type=Path, default=Path(".gateway/mocks/shep"), help="keys and password"
+    )
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    credentials = dev_credentials(args.state_dir)
+    config = config_for(credentials)
+    population = generate_population(args.seed, families=args.families)
+    app = create_app(population, config)
+    address = f"http://{args.host}:{args.port}{config.path}"
+    print(f"mock ШЭП bus at {address} (WSDL: {address}?wsdl)")
+    print(f"sender {credentials.sender_id}; password, keys and certificates in {args.state_dir}/")
+    print(
+        f"population seed {args.seed}: {len(population.people)} people; "
+        f"not found {population.absent_iin}, deceased {population.deceased_iin}, "
+        f"temporary registration {population.temporary_iin}"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The report's exports: CSV and XLSX read back, the SVG parsed, JSON loadable."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+
+from gateway.reports import export
+from gateway.reports.chart import bar_chart_svg, report_chart_svg
+from gateway.reports.conclusion import conclude
+from gateway.reports.family_card import Direction, StatusChange
+from gateway.reports.quarter import Quarter
+from gateway.reports.quarterly import AgencyFigures, FamilyStatus, QuarterlyReport
+from gateway.workdays import ALMATY
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def sample_report() -> QuarterlyReport:
+    agencies = (
+        AgencyFigures(
+            "housing",
+            "Жилищные отношения",
+            received=10,
+            delivered=9,
+            delivered_on_time=7,
+            reported=8,
+            accepted=6,
+            accepted_first_time=4,
+            returned=3,
+            breached_routing=3,
+            tasks_with_breach=4,
+            median_days_to_accept=2.5,
+            accept_samples=6,
+        ),
+        AgencyFigures("culture", "Культура & <искусство>", received=1, delivered=1),
+    )
+    total = AgencyFigures("", "Итого", received=11, delivered=10, median_days_to_accept=2.5)
+    change = StatusChange(date(2026, 8, 3), "малообеспеченная", "вышла из ТЖС", Direction.improved)
+    families = (FamilyStatus("plan-1", "ИПР-0001", (change,)),)
+    return QuarterlyReport(
+        centre="almaty-bostandyk",
+        quarter=Quarter(2026, 3),
+        generated_at=datetime(2026, 10, 2, 9, tzinfo=ALMATY),
+        cutoff=Quarter(2026, 3).end,
+        agencies=agencies,
+        total=total,
+        families_monitored=3,
+        families=families,
+        conclusion=conclude(agencies, families),
+    )
+
+
+def test_csv_has_bom_semicolons_and_reads_back() -> None:
+    data = export.to_csv(sample_report())
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Показатели по органам"]
+    assert rows[1] == list(export.FIGURE_HEADERS)
+    housing = dict(zip(rows[1], rows[2], strict=True))
+    assert housing["Поступило"] == "10" and housing["Возвраты на доработку"] == "3"
+    assert housing["Медиана, раб. дней от доставки до принятия"] == "2,5"
+    assert rows[3][0] == "Культура & <искусство>" and rows[3][-1] == ""
+    titles = [r[0] for r in rows if len(r) == 1]
+    assert titles == [
+        "Показатели по органам",
+        "Изменения статуса семей (ЦКС)",
+        "Заключение",
+        "Примечания",
+    ]
+    assert any("вышла из ТЖС" in cell for r in rows for cell in r)
+
+
+def test_xlsx_has_a_sheet_per_section_and_reads_back() -> None:
+    workbook = load_workbook(io.BytesIO(export.to_xlsx(sample_report())))
+    assert workbook.sheetnames == ["Показатели", "Семьи (ЦКС)", "Заключение", "Примечания"]
+    sheet = workbook["Показатели"]
+    header = [c.value for c in sheet[1]]
+    assert header == list(export.FIGURE_HEADERS)
+    first = [c.value for c in sheet[2]]
+    assert first[:3] == ["Жилищные отношения", "housing", 10] and first[-1] == 2.5
+    assert sheet["A4"].value == "Итого"
+    assert sheet.freeze_panes == "A2"
+    widths = [sheet.column_dimensions[letter].width for letter in "ABC"]
+    assert all(export.MIN_COLUMN_WIDTH <= w <= export.MAX_COLUMN_WIDTH for w in widths)
+    assert widths[0] >= len("Культура & <искусство>")
+    families = workbook["Семьи (ЦКС)"]
+    assert [c.value for c in families[2]] == [
+        "ИПР-0001",
+        "plan-1",
+        "03.08.2026",
+        "малообеспеченная",
+        "вышла из ТЖС",
+        "улучшение",
+    ]
+    conclusion = workbook["Заключение"]
+    assert any("маршрутизации" in str(c.value) for row in conclusion.iter_rows() for c in row)
+
+
+def test_svg_is_well_formed_and_accessible() -> None:
+    svg = report_chart_svg(sample_report())
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg" and root.get("role") == "img"
+    title = root.find(f"{SVG}title")
+    desc = root.find(f"{SVG}desc")
+    assert title is not None and "III квартал 2026" in (title.text or "")
+    assert desc is not None and "Жилищные отношения: поступило 10" in (desc.text or "")
+    assert set((root.get("aria-labelledby") or "").split()) == {title.get("id"), desc.get("id")}
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "Культура & <искусство>" in texts  # escaped in the source, intact when parsed
+    assert {"10", "7", "4"} <= set(texts)
+    bars = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert len(bars) == 2 * 3
+    widest = max(float(r.get("width") or 0) for r in bars)
+    assert widest == 380.0
+
+
+def test_svg_with_no_agencies() -> None:
+    root = ET.fromstring(bar_chart_svg([], title="Пусто"))
+    assert any("нет" in (t.text or "") for t in root.iter(f"{SVG}text"))
+
+
+def test_json_and_text() -> None:
+    data = json.loads(export.to_json(sample_report()))
+    assert data["quarter"] == "2026Q3" and data["preliminary"] is False
+    assert data["agencies"][0]["breached"]["routing"] == 3
+    assert data["period"]["start"] == "2026-07-01T00:00:00+05:00"
+    text = export.to_text(sample_report())
+    assert "III квартал 2026 г." in text and "Заключение по итогам мониторинга" in text
+    assert "ИПР-0001: 03.08.2026 малообеспеченная → вышла из ТЖС (улучшение)" in text
