@@ -1,7 +1,8 @@
 """The human-readable part of the reports, kept apart so the schedule logic stays terse.
 
-A centre's operator reads these comments, so they read like a body's clerk wrote them;
-the round is named so that a reviewer can tell a rework answer from the first one.
+A centre's staff read these comments on their pages, in Russian, so they read like a
+body's clerk wrote them; the round is named so that a reviewer can tell a rework answer
+from the first one.
 """
 
 from __future__ import annotations
@@ -9,30 +10,30 @@ from __future__ import annotations
 import random
 
 _REJECTION_REASONS = (
-    "The requested measure is not within the competence of the body.",
-    "Not within the competence of the body: the measure belongs to another state body.",
-    "Outside the competence of the body: its regulations do not provide for this measure.",
+    "Запрошенное мероприятие не относится к компетенции органа.",
+    "Не относится к компетенции органа: мероприятие входит в ведение другого госоргана.",
+    "Вне компетенции органа: положение об органе не предусматривает такого мероприятия.",
 )
 
 
 def received_comment() -> str:
-    return "Task registered in the body's information system."
+    return "Поручение зарегистрировано в информационной системе органа."
 
 
 def in_progress_comment(round_: int) -> str:
     if round_ == 0:
-        return "Work on the measure has started."
-    return f"Rework started after the centre's return (round {round_})."
+        return "Работа по мероприятию начата."
+    return f"Начата доработка после возврата центром (доработка {round_})."
 
 
 def done_comment(round_: int) -> str:
     if round_ == 0:
-        return "Measure provided; the family was contacted and the result recorded."
-    return f"Remarks of the centre addressed (round {round_}); measure provided again."
+        return "Мероприятие исполнено: с семьёй связались, результат зафиксирован."
+    return f"Замечания центра устранены (доработка {round_}); мероприятие исполнено повторно."
 
 
 def rejection_reason(rng: random.Random, round_: int) -> str:
     reason = rng.choice(_REJECTION_REASONS)
     if round_ == 0:
         return reason
-    return f"Rework declined (round {round_}). {reason}"
+    return f"В доработке отказано (доработка {round_}). {reason}"

@@ -282,7 +282,7 @@ async def test_reject_rate_one_rejects_with_a_reason(gateway: FakeGateway, tmp_p
         ReportStatus.rejected,
     ]
     reason = reports[-1].payload.reason
-    assert reason is not None and "competence" in reason
+    assert reason is not None and "компетенции" in reason
     assert extra == []
 
 
@@ -298,7 +298,7 @@ async def test_returned_task_is_reworked(gateway: FakeGateway, tmp_path: Path) -
 
     assert statuses(first)[-1] is ReportStatus.done
     assert statuses(rework) == [ReportStatus.in_progress, ReportStatus.done]
-    assert "round 1" in (rework[-1].payload.comment or "")
+    assert "доработка 1" in (rework[-1].payload.comment or "")
     assert count_taken(tmp_path, AGENCY, task.payload.task_id) == 1
 
 
@@ -313,7 +313,7 @@ async def test_returned_task_can_be_refused(gateway: FakeGateway, tmp_path: Path
         (answer,) = await gateway.expect(1)
 
     assert answer.payload.status is ReportStatus.rejected
-    assert "round 1" in (answer.payload.reason or "")
+    assert "доработка 1" in (answer.payload.reason or "")
 
 
 @pytest.mark.integration
