@@ -211,6 +211,7 @@ incidents = Table(
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
+
 staff_users = Table(
     "staff_users",
     metadata,

@@ -23,7 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.plans import DeadlineState, PlanStatus, ReviewDecision, TaskState
 from gateway.api.deps import AppState
-from gateway.errors import Forbidden, GatewayError, InvalidInput
+from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound
+from gateway.reports.chart import report_chart_svg
+from gateway.reports.export import sections as report_sections
+from gateway.reports.export import to_csv, to_xlsx
+from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
+from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
 from gateway.services import incidents as incident_service
 from gateway.services import plans as plan_service
 from gateway.services import queries, staff, tasks, timeline
@@ -32,6 +37,7 @@ from gateway.web import session as sessions
 from gateway.web.i18n import LANGUAGE_NAMES, LANGUAGES, language, translate
 from gateway.web.stream import plan_changes
 from gateway.web.views import agency_name, fmt_time, plan_rows, task_cards, timeline_entry
+from mocks.family_card import MockFamilyCard  # the only family card source until ЦКС is connected
 
 PREFIX = "/web"
 HERE = Path(__file__).parent
@@ -447,7 +453,7 @@ async def cancel_plan(plan_id: str, request: Request) -> Response:
 
 def _require_head(signed: Signed) -> None:
     if signed.staff.role is not StaffRole.head:
-        raise Forbidden("incidents are handled by the centre's head")
+        raise Forbidden("this page is for the centre's head")
 
 
 @router.get("/incidents")
@@ -484,6 +490,74 @@ async def replay(incident_id: int, request: Request) -> Response:
         )
     state.on_outbox_write()
     return _see_other(f"{PREFIX}/incidents?msg=replayed")
+
+
+# --- quarterly monitoring (a head's page) -------------------------------------------------
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _quarterly(request: Request, signed: Signed, text: str) -> QuarterlyReport:
+    state = _state(request)
+    return await build_quarterly_report(
+        state.engine,
+        signed.staff.centre,
+        parse_quarter(text),
+        source=MockFamilyCard(),
+        now=state.clock.now(),
+        calendar=state.ctx.calendar,
+        agencies=state.ctx.agencies,
+    )
+
+
+def _default_quarter(request: Request) -> str:
+    """The quarter just ended: the report is written after the quarter (p.13)."""
+    current = Quarter.of(_state(request).clock.now())
+    previous = current.previous()
+    return f"{previous.year}Q{previous.number}"
+
+
+@router.get("/reports/quarterly")
+async def quarterly_page(request: Request, quarter: str | None = None) -> Response:
+    signed = await _signed(request)
+    _require_head(signed)
+    text = (quarter or _default_quarter(request)).strip()
+    try:
+        report = await _quarterly(request, signed, text)
+    except QuarterError:
+        context: dict[str, Any] = {"quarter": text, "report": None, "error": True}
+        return _render(request, "report.html", context, signed=signed, status=422)
+    context = {
+        "quarter": text,
+        "report": report,
+        "error": False,
+        "chart": report_chart_svg(report),
+        "sections": report_sections(report),
+    }
+    return _render(request, "report.html", context, signed=signed)
+
+
+@router.get("/reports/quarterly.{fmt}")
+async def quarterly_download(request: Request, fmt: str, quarter: str) -> Response:
+    signed = await _signed(request)
+    _require_head(signed)
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound(f"no export format '{fmt}'")
+    try:
+        report = await _quarterly(request, signed, quarter)
+    except QuarterError as error:
+        raise InvalidInput.field("quarter", str(error)) from None
+    name = f"monitoring-{signed.staff.centre}-{quarter}.{fmt}"
+    body, media = (
+        (to_csv(report), "text/csv; charset=utf-8")
+        if fmt == "csv"
+        else (to_xlsx(report), XLSX_MEDIA_TYPE)
+    )
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS},
+    )
 
 
 # --- live updates -----------------------------------------------------------------------

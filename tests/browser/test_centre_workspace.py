@@ -70,6 +70,7 @@ def test_worker_reviews_a_plan_live_in_the_browser(
     key = centre_key(system)
     add_staff(system, "anna", CENTRE)
     add_staff(system, "stranger", "other-centre")
+    add_staff(system, "head", CENTRE, role="head")
 
     page = chromium.new_page()
     sign_in(page, system, "anna")
@@ -170,3 +171,24 @@ def test_worker_reviews_a_plan_live_in_the_browser(
     assert response is not None and response.status == 403
     assert stranger_page.get_by_text("Нет доступа").is_visible()
     assert iin[:2] + "********" not in stranger_page.content()
+
+    # The head reads the quarter's monitoring report, with its chart, on a page.
+    chromium.clear_cookies()
+    head_page = chromium.new_page()
+    head_page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(head_page, system, "head")
+    head_page.get_by_role("link", name="Мониторинг").click()
+    head_page.get_by_role("textbox", name="Квартал").fill(quarter_now())
+    head_page.get_by_role("button", name="Сформировать").click()
+    head_page.wait_for_selector("figure.chart svg")
+    assert "Показатели по органам" in head_page.content()
+    head_page.screenshot(path=str(screenshots / "quarterly-report-1280.png"), full_page=True)
+
+
+def quarter_now() -> str:
+    from datetime import datetime
+
+    from gateway.reports.quarter import Quarter
+
+    quarter = Quarter.of(datetime.now().astimezone())
+    return f"{quarter.year}Q{quarter.number}"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -484,3 +485,45 @@ async def test_demo_staff_are_bootstrapped_once(engine: Any, tmp_path: Any) -> N
     assert head is not None and head.role is StaffRole.head and head.centre == DEMO_CENTRE
     assert worker is not None and worker.role is StaffRole.worker
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_the_head_reads_the_quarterly_report_with_chart_and_downloads(
+    harness: Harness,
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from gateway.reports.quarter import Quarter
+
+    h = harness
+    head = await add_person(h, f"h{uuid.uuid4().hex[:6]}", role=StaffRole.head)
+    worker = await add_person(h, f"w{uuid.uuid4().hex[:6]}")
+    assert (await h.submit()).status_code == 201
+    h.clock.advance(timedelta(minutes=5))  # the report counts what happened before "now"
+    quarter = Quarter.of(h.clock.now())
+    text = f"{quarter.year}Q{quarter.number}"
+
+    worker_client = await sign_in(h, worker.login)
+    assert (await worker_client.get(f"/web/reports/quarterly?quarter={text}")).status_code == 403
+
+    client = await sign_in(h, head.login)
+    page = await client.get(f"/web/reports/quarterly?quarter={text}")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "Показатели по органам" in page.text
+    assert "предварительный" in page.text  # the quarter is still running
+    # Four tasks received this quarter, one per body, shown in the totals row.
+    assert re.search(r"Итого</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>4</td>", page.text), page.text[
+        -3000:
+    ]
+
+    bad = await client.get("/web/reports/quarterly?quarter=2026Q9")
+    assert bad.status_code == 422 and "2026Q3" in bad.text
+
+    csv_file = await client.get(f"/web/reports/quarterly.csv?quarter={text}")
+    assert csv_file.status_code == 200
+    assert csv_file.content.startswith(b"\xef\xbb\xbf")  # BOM for Excel
+    assert "attachment" in csv_file.headers["content-disposition"]
+    xlsx = await client.get(f"/web/reports/quarterly.xlsx?quarter={text}")
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert len(book.sheetnames) >= 3
