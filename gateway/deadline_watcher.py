@@ -13,9 +13,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Column, ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.clock import Clock
 from gateway.services import timeline
@@ -33,68 +34,64 @@ class ScanResult:
 
 
 async def scan(engine: AsyncEngine, now: datetime, *, limit: int = 1000) -> ScanResult:
-    warned = breached = 0
     async with engine.begin() as conn:
-        due_warnings = (
-            await conn.execute(
-                select(deadlines)
-                .where(
-                    deadlines.c.met_at.is_(None),
-                    deadlines.c.warned_at.is_(None),
-                    deadlines.c.warn_at <= now,
-                    deadlines.c.due_at >= now,
-                )
-                .limit(limit)
-            )
-        ).all()
-        for row in due_warnings:
-            result = await conn.execute(
-                update(deadlines)
-                .where(deadlines.c.id == row.id, deadlines.c.warned_at.is_(None))
-                .values(warned_at=now)
-            )
-            if result.rowcount:
-                warned += 1
-                await timeline.record(
-                    conn,
-                    plan_id=row.plan_id,
-                    task_id=row.task_id,
-                    at=now,
-                    actor=WATCHER_ACTOR,
-                    type="deadline_warning",
-                    data={"kind": row.kind, "round": row.round, "due_at": row.due_at.isoformat()},
-                )
-        due_breaches = (
-            await conn.execute(
-                select(deadlines)
-                .where(
-                    deadlines.c.met_at.is_(None),
-                    deadlines.c.breached_at.is_(None),
-                    deadlines.c.due_at < now,
-                )
-                .limit(limit)
-            )
-        ).all()
-        for row in due_breaches:
-            result = await conn.execute(
-                update(deadlines)
-                .where(deadlines.c.id == row.id, deadlines.c.breached_at.is_(None))
-                .values(breached_at=now)
-            )
-            if result.rowcount:
-                breached += 1
-                await timeline.record(
-                    conn,
-                    plan_id=row.plan_id,
-                    task_id=row.task_id,
-                    at=now,
-                    actor=WATCHER_ACTOR,
-                    type="deadline_breached",
-                    data={"kind": row.kind, "round": row.round, "due_at": row.due_at.isoformat()},
-                )
+        warned = await _record_crossings(
+            conn,
+            now,
+            limit,
+            mark=deadlines.c.warned_at,
+            event_type="deadline_warning",
+            crossed=(deadlines.c.warn_at <= now, deadlines.c.due_at >= now),
+        )
+        breached = await _record_crossings(
+            conn,
+            now,
+            limit,
+            mark=deadlines.c.breached_at,
+            event_type="deadline_breached",
+            crossed=(deadlines.c.due_at < now,),
+        )
     if warned or breached:
         log.info("deadline scan: %d warning(s), %d breach(es)", warned, breached)
     return ScanResult(warned, breached)
+
+
+async def _record_crossings(
+    conn: AsyncConnection,
+    now: datetime,
+    limit: int,
+    *,
+    mark: Column[Any],
+    event_type: str,
+    crossed: tuple[ColumnElement[bool], ...],
+) -> int:
+    """Stamp each open deadline that crossed a point and put it on the timeline, once."""
+    rows = (
+        await conn.execute(
+            select(deadlines)
+            .where(deadlines.c.met_at.is_(None), mark.is_(None), *crossed)
+            .limit(limit)
+        )
+    ).all()
+    recorded = 0
+    for row in rows:
+        result = await conn.execute(
+            update(deadlines)
+            .where(deadlines.c.id == row.id, mark.is_(None))
+            .values({mark.name: now})
+        )
+        if result.rowcount:
+            recorded += 1
+            await timeline.record(
+                conn,
+                plan_id=row.plan_id,
+                task_id=row.task_id,
+                at=now,
+                actor=WATCHER_ACTOR,
+                type=event_type,
+                data={"kind": row.kind, "round": row.round, "due_at": row.due_at.isoformat()},
+            )
+    return recorded
 
 
 async def run(engine: AsyncEngine, clock: Clock, poll_seconds: float) -> None:

@@ -9,10 +9,7 @@ queue's delivery limit, so a poison message cannot block the queue.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
@@ -22,38 +19,13 @@ from contracts.messages import StatusEnvelope
 from gateway.broker.topology import STATUS_ROUTING_KEY, persistent_message
 from gateway.clock import Clock
 from gateway.errors import NotFound
+from gateway.keyed_locks import KeyedLocks
 from gateway.services import tasks
 from gateway.services.context import Context
 
 log = logging.getLogger("gateway.collector")
 
 CONSUMER = "status-collector"
-
-
-class KeyedLocks:
-    """One FIFO lock per key, dropped when nobody holds or waits for it.
-
-    The collector handles up to `prefetch` messages at once; reports on the same task
-    must still be applied in the order the queue gave them (received before in_progress
-    before done), so they queue up behind one lock per task.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class StatusCollector:
@@ -72,6 +44,7 @@ class StatusCollector:
         self._clock = clock
         self._prefetch = prefetch
         self._channel: AbstractChannel | None = None
+        # Reports on one task are applied in queue order, though many run at once.
         self._per_task = KeyedLocks()
 
     async def start(self) -> None:

@@ -22,10 +22,10 @@ from aio_pika.abc import (
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from gateway.broker.topology import Topology
+from gateway.keyed_locks import KeyedLocks
 from mocks.agencies.broker import ensure_topology
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.inbound import Unreadable, parse
-from mocks.agencies.locks import KeyedLock
 from mocks.agencies.plan import WorkPlan
 from mocks.agencies.reports import Reporter
 from mocks.agencies.scheduler import Scheduler
@@ -64,7 +64,7 @@ class MockAgency:
         self._topology = topology
         self._plan = WorkPlan(behaviour, code)
         self._prefetch = prefetch
-        self._per_message = KeyedLock()
+        self._per_message = KeyedLocks()
         self._inflight: set[asyncio.Task[object]] = set()
         self._store: AgencyStore | None = None
         self._channels: list[AbstractChannel] = []

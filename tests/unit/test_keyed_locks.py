@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.broker.status_collector import KeyedLocks
+from gateway.keyed_locks import KeyedLocks
 
 
 async def test_same_key_runs_in_arrival_order_other_keys_run_alongside() -> None:
@@ -34,4 +34,4 @@ async def test_same_key_runs_in_arrival_order_other_keys_run_alongside() -> None
         "start done",
         "end done",
     ]
-    assert locks._locks == {}  # nothing left behind once nobody waits
+    assert len(locks) == 0  # nothing left behind once nobody waits

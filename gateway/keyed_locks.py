@@ -1,7 +1,9 @@
-"""One asyncio lock per key, created on demand and dropped when nobody holds it.
+"""One FIFO asyncio lock per key, created on demand and dropped when nobody holds it.
 
-The consumer handles deliveries concurrently; two deliveries of the same message must
-not both find its reports unconfirmed and both publish them.
+Consumers handle many deliveries at once (a prefetch window), yet some work must run one
+at a time per key: the gateway applies a task's reports in the order the queue gave them
+(received before in_progress before done), and a mock body must not publish the reports
+owed for one message twice when two copies of it arrive together.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 
-class KeyedLock:
+class KeyedLocks:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -30,4 +32,5 @@ class KeyedLock:
                 self._locks[key] = (lock, users - 1)
 
     def __len__(self) -> int:
+        """Keys held or waited for; zero when idle (nothing leaks)."""
         return len(self._locks)
