@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-import sys
-import time
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gateway.config import Settings
 from gateway.logs import configure as configure_logging
+
+if TYPE_CHECKING:
+    pass
 
 app = typer.Typer(help="Interagency family support gateway.", no_args_is_help=True)
 db_app = typer.Typer(help="The store.", no_args_is_help=True)
@@ -76,15 +75,30 @@ def _fast_event_loop() -> None:
     uvloop.install()
 
 
+SeedOption = Annotated[int, typer.Option(help="Seed of the mocks' synthetic population.")]
+FamiliesOption = Annotated[int, typer.Option(help="Ordinary families in the population.")]
+ShepPort = Annotated[int, typer.Option(help="Port of the mock e-government bus (SOAP).")]
+EgovPort = Annotated[int, typer.Option(help="Port of the mock e-government portal (REST).")]
+KandasPort = Annotated[int, typer.Option(help="Port of the mock Kandas system (REST).")]
+WorkSeconds = Annotated[float, typer.Option(help="Mock bodies' simulated working time per step.")]
+RejectRate = Annotated[float, typer.Option(help="Share of tasks the mock bodies reject.")]
+
+
 @app.command()
 def up(
-    work_seconds: float = typer.Option(2.0, help="Mock agencies' simulated working time per step."),
-    reject_rate: float = typer.Option(0.0, help="Share of tasks the mock agencies reject."),
-    mocks: bool = typer.Option(True, help="Start the mock agency systems too."),
+    work_seconds: WorkSeconds = 2.0,
+    reject_rate: RejectRate = 0.0,
+    mocks: bool = typer.Option(True, help="Start the mock government systems too."),
+    seed: SeedOption = 42,
+    families: FamiliesOption = 12,
+    shep_port: ShepPort = 8200,
+    egov_port: EgovPort = 8210,
+    kandas_port: KandasPort = 8220,
 ) -> None:
-    """Bring the whole system up on this machine: gateway and mock agencies."""
+    """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
     from gateway.bootstrap import ensure_demo_staff, ensure_dev_credentials
+    from gateway.processes import MockOptions, start_gateway, start_mocks, supervise
     from gateway.store.engine import open_engine
     from gateway.store.migrate import upgrade
 
@@ -104,53 +118,60 @@ def up(
             await engine.dispose()
 
     asyncio.run(prepare())
-    procs = [subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--digest"])]
-    if mocks:
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gateway",
-                    "mocks",
-                    "agencies",
-                    "run",
-                    "--work-seconds",
-                    str(work_seconds),
-                    "--reject-rate",
-                    str(reject_rate),
-                ]
-            )
-        )
+    options = MockOptions(
+        seed, families, shep_port, egov_port, kandas_port, True, work_seconds, reject_rate
+    )
+    procs = start_mocks(options) if mocks else []
+    procs.insert(0, start_gateway(options))
     typer.echo(f"gateway API: {api_url}  (docs {api_url}/docs)")
     typer.echo(
         f"centre workspace: {api_url}/web/  (demo-worker, demo-head; passwords in the credentials)"
     )
+    if mocks:
+        _echo_mocks(options)
     typer.echo(f"development credentials: {settings.credentials_file}")
     typer.echo("try: gateway demo        stop: Ctrl-C")
+    raise typer.Exit(supervise(procs))
 
-    def _stop(*_: object) -> None:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
 
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while all(proc.poll() is None for proc in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _stop()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    failed = [
-        p.returncode for p in procs if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)
-    ]
-    raise typer.Exit(1 if failed else 0)
+@mocks_app.command("up")
+def mocks_up(
+    seed: SeedOption = 42,
+    families: FamiliesOption = 12,
+    shep_port: ShepPort = 8200,
+    egov_port: EgovPort = 8210,
+    kandas_port: KandasPort = 8220,
+    agencies: bool = typer.Option(True, help="Start the four state bodies' systems (AMQP)."),
+    work_seconds: WorkSeconds = 2.0,
+    reject_rate: RejectRate = 0.0,
+) -> None:
+    """Start every mock government system, each with its /__admin API (see mocks/*/README.md).
+
+    The e-government bus (ШЭП) with the individuals database, civil registry,
+    e-guardianship, Supreme Court and migration police; the e-government portal; the
+    Kandas system; and the four state bodies' systems on RabbitMQ. All share one
+    synthetic population made from --seed with --families ordinary families.
+    """
+    from gateway.processes import MockOptions, start_mocks, supervise
+
+    options = MockOptions(
+        seed, families, shep_port, egov_port, kandas_port, agencies, work_seconds, reject_rate
+    )
+    procs = start_mocks(options)
+    _echo_mocks(options)
+    typer.echo("stop: Ctrl-C")
+    raise typer.Exit(supervise(procs))
+
+
+def _echo_mocks(options: object) -> None:
+    from gateway.processes import MockOptions
+
+    assert isinstance(options, MockOptions)
+    typer.echo(f"mock e-government bus: {options.shep_url}  (admin: /__admin)")
+    typer.echo(
+        f"mock e-government portal: http://127.0.0.1:{options.egov_port}/  (admin: /__admin)"
+    )
+    typer.echo(f"mock Kandas system: http://127.0.0.1:{options.kandas_port}/  (admin: /__admin)")
 
 
 @db_app.command("upgrade")

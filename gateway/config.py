@@ -66,3 +66,20 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30.0
+
+    shep_url: str = "http://127.0.0.1:8200/bip-sync-wss-gost/"
+    """The e-government bus's sync channel; the default is `python -m mocks.shep`."""
+    shep_dev_dir: Path = STATE_DIR / "mocks" / "shep"
+    """Where the mock bus keeps its development keys and `sender.json`; each `shep_*`
+    setting below left unset is taken from there (development only)."""
+    shep_sender_id: str | None = None
+    shep_password: str | None = None
+    shep_key_file: Path | None = None
+    """PEM private key the gateway signs its bus requests with (default `sender-key.pem`)."""
+    shep_cert_file: Path | None = None
+    """PEM certificate registered with the bus for that key (default `sender-cert.pem`)."""
+    shep_bus_cert_file: Path | None = None
+    """PEM certificate the bus signs its answers with, the one we trust (default `bus-cert.pem`)."""
+    shep_deadline_seconds: float = 10.0
+    """Bound of one registry call, retries included; a family lookup waits at most about
+    twice this (two rounds of parallel calls)."""

@@ -29,6 +29,7 @@ from gateway.broker.topology import Topology
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.services.context import Context
+from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway
 from gateway.store.engine import is_sqlite, open_engine
 from gateway.store.migrate import upgrade
 from gateway.workdays import default_calendar
@@ -98,6 +99,7 @@ async def serve(
     if "dead-letters" in components:
         await dead_letters.start()
 
+    registry = _registry_or_none(settings) if "api" in components else None
     state = AppState(
         settings=settings,
         engine=engine,
@@ -105,6 +107,7 @@ async def serve(
         clock=clock,
         on_outbox_write=relay.wake if "relay" in components else (lambda: None),
         broker_ready=broker_ready,
+        registry=registry,
     )
     running = [asyncio.create_task(worker()) for worker in workers]
     log.info("gateway running: %s", ", ".join(sorted(components)))
@@ -140,7 +143,23 @@ async def serve(
         await dead_letters.stop()
         await connection.close()
         await engine.dispose()
+        if registry is not None:
+            await registry.aclose()
         log.info("gateway stopped")
+
+
+def _registry_or_none(settings: Settings) -> ShepRegistryGateway | None:
+    """The e-government bus clients, or None when their credentials are not there.
+
+    Plan routing does not need the registries, so a gateway without bus credentials still
+    starts; its lookup endpoints then answer 503 "not configured", which says what is
+    wrong more plainly than a process that refuses to start.
+    """
+    try:
+        return build_registry_gateway(settings)
+    except (OSError, KeyError, ValueError) as error:
+        log.warning("registry lookups disabled: bus credentials not readable (%s)", error)
+        return None
 
 
 def _digest_worker(

@@ -6,28 +6,50 @@ police. The same seed always gives the same people (tests and demos can name the
 nothing here reads the clock or the environment. The awkward cases a real registry
 produces are always present and easy to reach: a valid IIN nobody holds, a deceased
 family member, a temporary registration away from home, a kandas on a residence permit.
+
+Beside the people, the population keeps the facts the other registries hold about them
+(order 170 p.6: civil registry, guardianship, adoption; p.45: residence registration),
+drawn from the same people so that every registry tells the same story: a birth
+record names parents the individuals database knows, a guardian exists, an adoptive
+parent is married to the other one. Facts are drawn after the people, so adding a kind
+of fact never changes anyone's IIN.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
 from gateway.iin import Sex, next_valid_iin
 
 __all__ = [
+    "BIRTH_RECORDS_FROM",
     "Address",
+    "AdoptionDecision",
+    "BirthRecord",
+    "DeathRecord",
     "DocumentType",
     "Family",
+    "GuardianshipDecision",
+    "GuardianshipKind",
     "IdentityDocument",
+    "MarriageRecord",
     "Person",
     "Population",
+    "RegistrationKind",
+    "ResidenceRegistration",
     "generate_population",
 ]
 
 DocumentType = Literal["ID_CARD", "PASSPORT", "BIRTH_CERTIFICATE", "RESIDENCE_PERMIT"]
+GuardianshipKind = Literal["GUARDIANSHIP", "TRUSTEESHIP"]
+RegistrationKind = Literal["PERMANENT", "TEMPORARY"]
+
+# The civil registry's electronic records of births start here (DOMAIN.md: registrations
+# in RK after 13 August 2007); older births may or may not have been digitised.
+BIRTH_RECORDS_FROM = date(2007, 8, 13)
 
 # Ages and document dates are computed against this day, not today, so a seed gives
 # the same people next year too.
@@ -64,7 +86,8 @@ class Person:
     citizenship_code: str
     citizenship_name: str
     document: IdentityDocument
-    permanent_address: Address
+    permanent_address: Address | None
+    """None for a newcomer who has no permanent registration yet (order 170 p.31)."""
     family_id: str
     role: str
     temporary_address: Address | None = None
@@ -82,6 +105,70 @@ class Family:
 
 
 @dataclass(frozen=True, slots=True)
+class BirthRecord:
+    """A civil registry birth record (актовая запись о рождении); parents by IIN."""
+
+    number: str
+    registered: date
+    office: str
+    child_iin: str
+    mother_iin: str | None
+    father_iin: str | None
+    """None when the father is not entered (a single mother's child)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarriageRecord:
+    number: str
+    registered: date
+    office: str
+    husband_iin: str
+    wife_iin: str
+    dissolved: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeathRecord:
+    number: str
+    registered: date
+    office: str
+    iin: str
+    death_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianshipDecision:
+    """Опека under 14, попечительство from 14 to 18 (the Code on marriage and family)."""
+
+    number: str
+    decided: date
+    authority: str
+    kind: GuardianshipKind
+    child_iin: str
+    guardian_iin: str
+    valid_until: date
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptionDecision:
+    case_number: str
+    court: str
+    decided: date
+    in_force: date
+    child_iin: str
+    adoptive_parent_iins: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidenceRegistration:
+    """What the migration police hold: one registration, permanent or temporary."""
+
+    iin: str
+    kind: RegistrationKind
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
 class Population:
     """The people of one seed, with the awkward cases named for tests and demos."""
 
@@ -91,6 +178,21 @@ class Population:
     deceased_iin: str
     temporary_iin: str
     foreign_iin: str
+    guarded_child_iin: str
+    adopted_child_iin: str
+    fatherless_child_iin: str
+    """A single mother's child: the birth record has no father."""
+    remarried_iin: str
+    """A man with a dissolved marriage and a current one."""
+    unrecorded_birth_iin: str
+    """Born before the electronic birth records began, and not digitised."""
+    kandas_without_registration_iin: str
+    """A kandas registered only temporarily, at an adaptation centre (order 170 p.31)."""
+    births: tuple[BirthRecord, ...] = ()
+    marriages: tuple[MarriageRecord, ...] = ()
+    deaths: tuple[DeathRecord, ...] = ()
+    guardianships: tuple[GuardianshipDecision, ...] = ()
+    adoptions: tuple[AdoptionDecision, ...] = ()
     _by_iin: dict[str, Person] = field(repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -110,6 +212,41 @@ class Population:
         if person is None:
             return None
         return next(f for f in self.families if f.id == person.family_id)
+
+    # What each registry answers. A few dozen people: a scan is quicker to read than an index.
+
+    def birth_of_child(self, iin: str) -> BirthRecord | None:
+        return next((r for r in self.births if r.child_iin == iin), None)
+
+    def births_by_parent(self, iin: str) -> tuple[BirthRecord, ...]:
+        return tuple(r for r in self.births if iin in (r.mother_iin, r.father_iin))
+
+    def marriages_of(self, iin: str) -> tuple[MarriageRecord, ...]:
+        return tuple(r for r in self.marriages if iin in (r.husband_iin, r.wife_iin))
+
+    def death_of(self, iin: str) -> DeathRecord | None:
+        return next((r for r in self.deaths if r.iin == iin), None)
+
+    def guardianships_of_child(self, iin: str) -> tuple[GuardianshipDecision, ...]:
+        return tuple(d for d in self.guardianships if d.child_iin == iin)
+
+    def guardianships_by_guardian(self, iin: str) -> tuple[GuardianshipDecision, ...]:
+        return tuple(d for d in self.guardianships if d.guardian_iin == iin)
+
+    def adoptions_of_child(self, iin: str) -> tuple[AdoptionDecision, ...]:
+        return tuple(d for d in self.adoptions if d.child_iin == iin)
+
+    def registrations_of(self, iin: str) -> tuple[ResidenceRegistration, ...]:
+        """Derived from the person, so the migration police and ГБД ФЛ cannot disagree."""
+        person = self.find(iin)
+        if person is None:
+            return ()
+        found: list[ResidenceRegistration] = []
+        if person.permanent_address is not None:
+            found.append(ResidenceRegistration(iin, "PERMANENT", person.permanent_address))
+        if person.temporary_address is not None:
+            found.append(ResidenceRegistration(iin, "TEMPORARY", person.temporary_address))
+        return tuple(found)
 
 
 # Names: (first name, patronymic stem for a child of a man with this name).
@@ -378,11 +515,302 @@ def generate_population(seed: int, families: int = 12) -> Population:
     # Valid, never issued to anyone here: the registry must answer "not found".
     absent_iin = builder.iin(date(1990, 1, 1), "male")
 
+    # Everything below is drawn after the people above, so they stay as they were.
+    facts = _Facts(builder)
+    remarried_family, single_mother_family = facts.divorce(families + 4, families + 5)
+    guardian_family = facts.orphan_under_guardianship(families + 6)
+    adoptive_family = facts.adoption(families + 7)
+    newcomers = facts.kandas_without_registration(families + 8)
+    all_families = (
+        *ordinary,
+        widow_family,
+        student_family,
+        kandas_family,
+        remarried_family,
+        single_mother_family,
+        guardian_family,
+        adoptive_family,
+        newcomers,
+    )
+    # Births and marriages of the families built the ordinary way: both parents on the
+    # record, married before the eldest child; abroad (kandas) leaves no RK record.
+    for family in (*ordinary, widow_family, student_family, adoptive_family):
+        facts.marriage_and_births(family, skip_births={student.iin})
+    for family in all_families:
+        for person in family.members:
+            if person.death_date is not None:
+                facts.death(person)
+
     return Population(
         seed=seed,
-        families=(*ordinary, widow_family, student_family, kandas_family),
+        families=all_families,
         absent_iin=absent_iin,
         deceased_iin=grandmother.iin,
         temporary_iin=student.iin,
         foreign_iin=kandas_family.members[0].iin,
+        guarded_child_iin=guardian_family.members[-1].iin,
+        adopted_child_iin=adoptive_family.members[-1].iin,
+        fatherless_child_iin=single_mother_family.members[-1].iin,
+        remarried_iin=remarried_family.members[0].iin,
+        unrecorded_birth_iin=student.iin,
+        kandas_without_registration_iin=newcomers.members[0].iin,
+        births=tuple(facts.births),
+        marriages=tuple(facts.marriages),
+        deaths=tuple(facts.deaths),
+        guardianships=tuple(facts.guardianships),
+        adoptions=tuple(facts.adoptions),
     )
+
+
+def _years(n: float) -> timedelta:
+    return timedelta(days=round(n * 365.25))
+
+
+def _birthday(born: date, years: int) -> date:
+    """The day one turns ``years``; a 29 February birthday falls on 1 March."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        return date(born.year + years, 3, 1)
+
+
+def _office(kind: str, person: Person) -> str:
+    home = person.permanent_address or person.temporary_address
+    return f"{kind}, {home.locality if home else 'Астана'}"
+
+
+class _Facts:
+    """The awkward families and the registry records, from the builder's one Random."""
+
+    def __init__(self, builder: _Builder) -> None:
+        self.b = builder
+        self.rng = builder.rng
+        self.births: list[BirthRecord] = []
+        self.marriages: list[MarriageRecord] = []
+        self.deaths: list[DeathRecord] = []
+        self.guardianships: list[GuardianshipDecision] = []
+        self.adoptions: list[AdoptionDecision] = []
+        self._serial = self.rng.randrange(1000, 5000)
+
+    def _number(self, registered: date) -> str:
+        self._serial += 1
+        return f"{registered.year}-{self._serial:06d}"
+
+    def _days(self, low: int, high: int) -> timedelta:
+        return timedelta(days=self.rng.randrange(low, high))
+
+    def _member(
+        self,
+        like: Person,
+        *,
+        role: str,
+        sex: Sex,
+        born: date,
+        middle: str | None,
+        last_name: str | None = None,
+        death_date: date | None = None,
+    ) -> Person:
+        """A new person of ``like``'s family, home and citizenship."""
+        kazakh = like.last_name.removesuffix("а") in _KAZAKH_SURNAMES
+        men, women = (_KAZAKH_MEN, _KAZAKH_WOMEN) if kazakh else (_RUSSIAN_MEN, _RUSSIAN_WOMEN)
+        base = like.last_name.removesuffix("а") if like.sex == "female" else like.last_name
+        return replace(
+            like,
+            iin=self.b.iin(born, sex),
+            last_name=last_name or _surname(base, sex),
+            first_name=self.rng.choice(men if sex == "male" else women),
+            middle_name=middle,
+            birth_date=born,
+            sex=sex,
+            document=self.b.document(born, foreign=like.citizenship_code != "KZ"),
+            role=role,
+            temporary_address=None,
+            death_date=death_date,
+        )
+
+    def birth(self, child: Person, mother: Person | None, father: Person | None) -> None:
+        registered = child.birth_date + self._days(3, 30)
+        self.births.append(
+            BirthRecord(
+                number=self._number(registered),
+                registered=registered,
+                office=_office("Отдел ЗАГС", child),
+                child_iin=child.iin,
+                mother_iin=mother.iin if mother else None,
+                father_iin=father.iin if father else None,
+            )
+        )
+
+    def marriage(
+        self, husband: Person, wife: Person, registered: date, dissolved: date | None = None
+    ) -> None:
+        self.marriages.append(
+            MarriageRecord(
+                number=self._number(registered),
+                registered=registered,
+                office=_office("Отдел ЗАГС", husband),
+                husband_iin=husband.iin,
+                wife_iin=wife.iin,
+                dissolved=dissolved,
+            )
+        )
+
+    def death(self, person: Person) -> None:
+        assert person.death_date is not None
+        registered = person.death_date + self._days(1, 6)
+        self.deaths.append(
+            DeathRecord(
+                number=self._number(registered),
+                registered=registered,
+                office=_office("Отдел ЗАГС", person),
+                iin=person.iin,
+                death_date=person.death_date,
+            )
+        )
+
+    def marriage_and_births(self, family: Family, *, skip_births: set[str]) -> None:
+        roles = {m.role: m for m in family.members if m.role in ("father", "mother")}
+        father, mother = roles.get("father"), roles.get("mother")
+        if father is None or mother is None or father.citizenship_code != "KZ":
+            return
+        children = sorted(
+            (m for m in family.members if m.role == "child"), key=lambda m: m.birth_date
+        )
+        earliest = max(_birthday(father.birth_date, 18), _birthday(mother.birth_date, 18))
+        latest = min([REFERENCE_DATE - timedelta(days=30)] + [c.birth_date for c in children[:1]])
+        span = max(1, (latest - earliest).days)
+        self.marriage(father, mother, earliest + timedelta(days=self.rng.randrange(span)))
+        for child in children:
+            digitised = self.rng.random() < 0.5
+            if child.iin in skip_births:
+                continue
+            if child.birth_date >= BIRTH_RECORDS_FROM or digitised:
+                self.birth(child, mother, father)
+
+    def divorce(self, husband_index: int, wife_index: int) -> tuple[Family, Family]:
+        """A man who divorced and remarried; his ex-wife raises a son on her own.
+
+        Dated forward from the youngest spouse's eighteenth birthday, so nobody marries
+        under age whatever the draw.
+        """
+        current = self.b.family(husband_index)
+        husband, second_wife = current.members[0], current.members[1]
+        alone = self.b.family(wife_index)
+        ex_wife = alone.members[1]
+        adult = max(_birthday(p.birth_date, 18) for p in (husband, second_wife, ex_wife))
+        start = max(adult, REFERENCE_DATE - _years(13))
+        first_married = start + self._days(0, max(1, (REFERENCE_DATE - _years(6) - start).days))
+        dissolved = first_married + _years(2) + self._days(0, 365)
+        second_married = dissolved + _years(1) + self._days(0, 180)
+        child_sex: Sex = self.rng.choice(("male", "female"))
+        child = self._member(
+            husband,
+            role="child",
+            sex=child_sex,
+            born=second_married + _years(1) + self._days(0, 180),
+            middle=_patronymic(
+                husband.first_name, child_sex, husband.last_name in _KAZAKH_SURNAMES
+            ),
+        )
+        son = self._member(
+            ex_wife,
+            role="child",
+            sex="male",
+            born=dissolved + _years(1) + self._days(0, 365),
+            middle=_patronymic(self.rng.choice(_KAZAKH_MEN), "male", True),
+        )
+        self.marriage(husband, ex_wife, first_married, dissolved)
+        self.marriage(husband, second_wife, second_married)
+        self.birth(child, second_wife, husband)
+        self.birth(son, ex_wife, None)
+        return Family(current.id, (husband, second_wife, child)), Family(alone.id, (ex_wife, son))
+
+    def orphan_under_guardianship(self, index: int) -> Family:
+        """A grandmother is guardian of her grandson; his single mother has died."""
+        family = self.b.family(index)
+        grandmother_born = REFERENCE_DATE - _years(58) - self._days(0, 8 * 365)
+        grandmother = self._member(
+            family.members[1], role="guardian", sex="female", born=grandmother_born, middle=None
+        )
+        mother_born = grandmother_born + _years(22) + self._days(0, 4 * 365)
+        died = REFERENCE_DATE - _years(1) - self._days(0, 3 * 365)
+        mother = self._member(
+            grandmother,
+            role="mother",
+            sex="female",
+            born=mother_born,
+            middle=None,
+            death_date=died,
+        )
+        ward_born = REFERENCE_DATE - _years(6) - self._days(0, 6 * 365)
+        ward = self._member(
+            grandmother,
+            role="ward",
+            sex="male",
+            born=ward_born,
+            middle=_patronymic(self.rng.choice(_KAZAKH_MEN), "male", True),
+        )
+        self.birth(ward, mother, None)
+        decided = died + self._days(20, 90)
+        age_at_decision = (decided - ward_born).days // 365
+        self.guardianships.append(
+            GuardianshipDecision(
+                number=self._number(decided),
+                decided=decided,
+                authority=_office("Отдел образования (орган опеки и попечительства)", ward),
+                kind="GUARDIANSHIP" if age_at_decision < 14 else "TRUSTEESHIP",
+                child_iin=ward.iin,
+                guardian_iin=grandmother.iin,
+                valid_until=_birthday(ward_born, 18),
+            )
+        )
+        return Family(family.id, (grandmother, mother, ward))
+
+    def adoption(self, index: int) -> Family:
+        """A married couple with an adopted daughter."""
+        family = self.b.family(index)
+        father, mother = family.members[0], family.members[1]
+        kazakh = father.last_name in _KAZAKH_SURNAMES
+        born = REFERENCE_DATE - _years(3) - self._days(0, 8 * 365)
+        child = self._member(
+            father,
+            role="child",
+            sex="female",
+            born=born,
+            middle=_patronymic(father.first_name, "female", kazakh),
+        )
+        decided = min(born + _years(1) + self._days(0, 2 * 365), REFERENCE_DATE - _years(1))
+        self.adoptions.append(
+            AdoptionDecision(
+                case_number=f"2-{self.rng.randrange(1000, 9999)}/{decided.year % 100:02d}",
+                court=_office(
+                    "Специализированный межрайонный суд по делам несовершеннолетних", father
+                ),
+                decided=decided,
+                in_force=decided + timedelta(days=30),
+                child_iin=child.iin,
+                adoptive_parent_iins=(father.iin, mother.iin),
+            )
+        )
+        # Her birth record, re-issued on adoption, names the adopters as parents (the
+        # secrecy of adoption): it is written with the family's other births, and the
+        # Supreme Court's decision is the only trace of the adoption.
+        return Family(family.id, (*family.members, child))
+
+    def kandas_without_registration(self, index: int) -> Family:
+        """Arrived months ago, no own housing: only a temporary registration (p.31)."""
+        family = self.b.family(index, foreign=True)
+        since = REFERENCE_DATE - self._days(20, 200)
+        centre = Address(
+            region="Павлодарская область",
+            locality="Павлодар",
+            street="ул. Камзина, центр адаптации и интеграции кандасов",
+            house="41",
+            flat=None,
+            registered_from=since,
+            registered_until=since + timedelta(days=365),
+        )
+        members = tuple(
+            replace(m, permanent_address=None, temporary_address=centre) for m in family.members
+        )
+        return Family(family.id, members)

@@ -4,7 +4,14 @@ Start with ``SyncChannelClient`` (one per process and bus address) and put a typ
 registry client on top, e.g. ``IndividualsClient(channel).person_by_iin(iin)``.
 """
 
+from adapters.shep._registry import RecordedPerson
 from adapters.shep.breaker import BreakerBoard, BreakerState, CircuitBreaker
+from adapters.shep.civil_registry import (
+    BirthRecord,
+    CivilRegistryClient,
+    DeathRecord,
+    MarriageRecord,
+)
 from adapters.shep.client import ShepSettings, SyncAnswer, SyncChannelClient
 from adapters.shep.errors import (
     ShepAuthError,
@@ -14,17 +21,30 @@ from adapters.shep.errors import (
     ShepSignatureError,
     ShepUnavailable,
 )
+from adapters.shep.guardianship import GuardianshipClient, GuardianshipDecision
 from adapters.shep.individuals import Address, IdentityDocument, IndividualsClient, Person
+from adapters.shep.migration_police import MigrationPoliceClient, ResidenceRegistration
+from adapters.shep.supreme_court import AdoptionDecision, SupremeCourtClient
 from adapters.shep.wsse import RsaSigner, Signer, TrustStore, generate_rsa_credentials
 
 __all__ = [
     "Address",
+    "AdoptionDecision",
+    "BirthRecord",
     "BreakerBoard",
     "BreakerState",
     "CircuitBreaker",
+    "CivilRegistryClient",
+    "DeathRecord",
+    "GuardianshipClient",
+    "GuardianshipDecision",
     "IdentityDocument",
     "IndividualsClient",
+    "MarriageRecord",
+    "MigrationPoliceClient",
     "Person",
+    "RecordedPerson",
+    "ResidenceRegistration",
     "RsaSigner",
     "ShepAuthError",
     "ShepCircuitOpen",
@@ -34,6 +54,7 @@ __all__ = [
     "ShepSignatureError",
     "ShepUnavailable",
     "Signer",
+    "SupremeCourtClient",
     "SyncAnswer",
     "SyncChannelClient",
     "TrustStore",

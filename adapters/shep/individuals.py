@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any, Literal
 
-import zeep.xsd
-from lxml import etree
-
-from adapters.shep import _zeep
+from adapters.shep._registry import RegistryService
 from adapters.shep.client import SyncChannelClient
-from adapters.shep.errors import ShepError, ShepNotFound
-from contracts.shep import CONTRACT_DIR, ServiceDefinition, bus_schema, service_by_key
+from adapters.shep.errors import ShepError
+from contracts.shep import ServiceDefinition
 from gateway.iin import check_iin
 
 __all__ = ["Address", "IdentityDocument", "IndividualsClient", "Person"]
@@ -59,18 +55,14 @@ class Person:
     citizenship_code: str
     citizenship_name: str
     identity_document: IdentityDocument
-    permanent_address: Address
+    permanent_address: Address | None
+    """None for a newcomer with only a temporary registration (order 170 p.31)."""
     temporary_address: Address | None
     death_date: date | None
 
     @property
     def deceased(self) -> bool:
         return self.death_date is not None
-
-
-@cache
-def _payload_schema(filename: str) -> zeep.xsd.Schema:
-    return _zeep.load_schema(CONTRACT_DIR / filename)
 
 
 def _address(value: Any) -> Address | None:
@@ -93,12 +85,8 @@ class IndividualsClient:
     def __init__(
         self, channel: SyncChannelClient, service: ServiceDefinition | None = None
     ) -> None:
-        self._channel = channel
-        self.service = service or service_by_key("individuals")
-        schema = _payload_schema(self.service.payload_schema)
-        self._schema = schema
-        self._request = _zeep.element(schema, self.service.request)
-        self._response = _zeep.element(schema, self.service.response)
+        self._registry = RegistryService(channel, "individuals", service)
+        self.service = self._registry.service
 
     async def person_by_iin(self, iin: str, *, correlation_id: str | None = None) -> Person | None:
         """The person, or None when the registry has no one with this IIN.
@@ -107,28 +95,11 @@ class IndividualsClient:
         registry would only answer "not found", which would hide the typo.
         """
         check_iin(iin)
-        holder = etree.Element("holder")
-        self._request.render(holder, self._request(iin=iin))
-        try:
-            answer = await self._channel.send(
-                self.service.service_id, holder[0], correlation_id=correlation_id
-            )
-        except ShepNotFound:
+        value = await self._registry.ask({"iin": iin}, correlation_id=correlation_id)
+        if value is None:
             return None
-        nodes = [n for n in answer.data if n.tag == self.service.response]
-        if len(nodes) != 1:
-            raise ShepError(
-                f"expected one PersonResponse in the answer, got {len(nodes)}",
-                message_id=answer.message_id,
-            )
-        if not bus_schema().validate(nodes[0]):
-            raise ShepError(
-                f"the registry's answer breaks the contract: {bus_schema().error_log.last_error}",
-                message_id=answer.message_id,
-            )
-        value = self._response.parse(nodes[0], self._schema)
         if value.iin != iin:
-            raise ShepError("the registry answered about another IIN", message_id=answer.message_id)
+            raise ShepError("the registry answered about another IIN")
         return Person(
             iin=value.iin,
             last_name=value.lastName,
@@ -144,13 +115,7 @@ class IndividualsClient:
                 issued=value.identityDocument.issued,
                 issuer=value.identityDocument.issuer,
             ),
-            permanent_address=_required(_address(value.permanentAddress)),
+            permanent_address=_address(value.permanentAddress),
             temporary_address=_address(value.temporaryAddress),
             death_date=value.deathDate,
         )
-
-
-def _required(address: Address | None) -> Address:
-    if address is None:
-        raise ShepError("the registry's answer has no permanent address")
-    return address

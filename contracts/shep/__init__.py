@@ -16,13 +16,17 @@ from lxml import etree
 
 __all__ = [
     "CONTRACT_DIR",
+    "EOPEKA_NS",
     "GBDFL_NS",
+    "MIGRATION_NS",
     "NS_COMMON",
     "NS_REQUEST",
     "NS_RESPONSE",
     "NS_TYPES",
     "SCHEMA_FILES",
+    "SUPREME_COURT_NS",
     "WSDL_PATH",
+    "ZAGS_NS",
     "ServiceDefinition",
     "bus_schema",
     "load_services",
@@ -39,6 +43,10 @@ NS_RESPONSE = "http://bip.bee.kz/SyncChannel/v10/Types/Response"
 NS_COMMON = "http://bip.bee.kz/common/v10/Types"
 NS_INTERFACES = "http://bip.bee.kz/SyncChannel/v10/Interfaces"
 GBDFL_NS = "urn:kz-social-gateway:shep:gbdfl:v1"
+ZAGS_NS = "urn:kz-social-gateway:shep:zags:v1"
+EOPEKA_NS = "urn:kz-social-gateway:shep:eopeka:v1"
+SUPREME_COURT_NS = "urn:kz-social-gateway:shep:supreme-court:adoption:v1"
+MIGRATION_NS = "urn:kz-social-gateway:shep:migration-police:v1"
 
 # Namespace -> file. Every namespace a message may carry, bus and payloads alike.
 SCHEMA_FILES: dict[str, str] = {
@@ -47,6 +55,10 @@ SCHEMA_FILES: dict[str, str] = {
     NS_RESPONSE: "SyncChannel-Response.xsd",
     NS_TYPES: "SyncChannel-Types.xsd",
     GBDFL_NS: "gbdfl-Person.xsd",
+    ZAGS_NS: "zags-Records.xsd",
+    EOPEKA_NS: "eopeka-Guardianship.xsd",
+    SUPREME_COURT_NS: "vs-Adoption.xsd",
+    MIGRATION_NS: "migration-Registrations.xsd",
 }
 
 

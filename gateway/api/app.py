@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.api import problems
+from gateway.api import problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
@@ -27,6 +27,7 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(plans_router)
     app.include_router(tasks_router)
     app.include_router(admin_router)
+    app.include_router(routes_registry.router)
     install_web(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app

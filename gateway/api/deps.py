@@ -15,6 +15,7 @@ from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.services.clients import authenticate
 from gateway.services.context import Context
+from gateway.services.registry_lookup import RegistryGateway
 
 AUTH_CACHE_SECONDS = 30.0
 
@@ -28,6 +29,7 @@ class AppState:
     on_outbox_write: Callable[[], None] = lambda: None
     """Wakes the in-process outbox relay, so a task leaves within milliseconds."""
     broker_ready: Callable[[], Awaitable[bool]] | None = None
+    registry: RegistryGateway | None = None
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
     async def caller_for(self, api_key: str) -> Caller | None:

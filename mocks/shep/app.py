@@ -1,43 +1,77 @@
-"""The mock bus over HTTP: the SOAP endpoint, its WSDL and XSDs, and the journal.
+"""The mock bus over HTTP: the SOAP endpoint, its WSDL and XSDs, and the admin API.
 
 The WSDL is served with its address rewritten to wherever the mock actually listens,
 so ``zeep.Client("http://127.0.0.1:PORT/bip-sync-wss-gost/?wsdl")`` works against a
 mock on any port; the XSDs it imports are served beside it.
+
+The admin API is ``mocks.admin``'s (``/__admin/faults``, ``requests``, ``scenarios``,
+``clock``, ``reset``). Fault rules match by ``serviceId``, which only the SOAP body
+tells, so the endpoint reads it and asks the admin itself instead of using the REST
+middleware. A ``soap_fault`` is raised from inside the registry the call reaches, so
+the bus renders and signs it like any registry failure: a request the bus refuses
+first (a bad password, an unknown service) gets that refusal, not the injected fault.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
 from contracts.shep import CONTRACT_DIR, SCHEMA_FILES, WSDL_PATH, codes
+from mocks.admin import (
+    AppliedFault,
+    ConnectionResetResponse,
+    FaultKind,
+    MockAdmin,
+    install_admin,
+    malformed_body,
+    truncate_body,
+)
 from mocks.population import Population
 from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
-from mocks.shep.journal import Journal, JournalEntry
-from mocks.shep.registries import registries_for
+from mocks.shep.journal import Journal
+from mocks.shep.registries import Registry, RegistryFault, registries_for
 
 _XML = "text/xml; charset=utf-8"
 _ADDRESS = re.compile(rb'(<soap:address location=")[^"]*(")')
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 def create_app(
-    population: Population, config: BusConfig, *, journal: Journal | None = None
+    population: Population,
+    config: BusConfig,
+    *,
+    journal: Journal | None = None,
+    admin: MockAdmin | None = None,
 ) -> FastAPI:
-    """An ASGI app of the mock bus answering from ``population``."""
-    bus = SyncBus(config, registries_for(population))
-    journal = journal or Journal(config.journal_size)
+    """An ASGI app of the mock bus answering from ``population``.
+
+    ``admin`` (its journal, clock, rules) may be shared with a test; without it the
+    bus makes its own around ``journal``. The bus's dates come from ``admin.clock``.
+    """
+    if admin is None:
+        admin = MockAdmin(journal=journal if journal is not None else Journal(config.journal_size))
+    injector = _Injector()
+    registries = {key: _Injectable(r, injector) for key, r in registries_for(population).items()}
+    bus = SyncBus(config, registries, clock=admin.clock)
     path = config.path if config.path.endswith("/") else config.path + "/"
     schema_names = set(SCHEMA_FILES.values())
     app = FastAPI(title="Mock e-government bus (ШЭП)", docs_url=None, redoc_url=None)
     app.state.bus = bus
-    app.state.journal = journal
+    app.state.journal = admin.journal
     app.state.population = population
+    install_admin(app, admin)
 
     @app.get(path)
     @app.get(path.rstrip("/"))
@@ -57,42 +91,134 @@ def create_app(
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def send_message(request: Request) -> Response:
-        received_at = datetime.now(UTC)
+        received_at, clock_time, started = datetime.now(UTC), admin.clock.now(), time.monotonic()
         raw = await _read_limited(request, config.max_body_bytes)
+        fault: AppliedFault | None = None
         if raw is None:
-            reply = BusReply(413, b"", codes.INVALID_REQUEST)
+            raw, reply = b"", BusReply(413, b"", codes.INVALID_REQUEST)
+            heard = _Heard()
         else:
-            # Parsing, schema validation and two RSA operations: keep them off the loop.
-            reply = await run_in_threadpool(bus.handle, raw)
-        journal.record(
-            JournalEntry(
+            heard = await run_in_threadpool(_Heard.read, raw)
+            fault = admin.decide(heard.service_id)
+            if fault is not None and fault.delay_ms:
+                await asyncio.sleep(fault.delay_seconds)
+            reply, fault = await _answer(bus, injector, raw, heard, fault)
+
+        def journal(status: int | None, body: bytes) -> None:
+            admin.journal.add(
+                method=request.method,
+                path=request.url.path,
+                service=reply.service_id or heard.service_id,
+                http_status=status,
+                request=raw,
+                response=body,
+                fault=fault.label if fault else None,
                 received_at=received_at,
-                http_status=reply.http_status,
-                status_code=reply.status_code,
-                message_id=reply.message_id,
-                service_id=reply.service_id,
-                sender_id=reply.sender_id,
-                request=raw or b"",
-                response=reply.body,
+                clock_time=clock_time,
+                duration_ms=(time.monotonic() - started) * 1000,
+                extra={
+                    "status_code": reply.status_code,
+                    "message_id": reply.message_id or heard.message_id,
+                    "service_id": reply.service_id or heard.service_id,
+                    "sender_id": reply.sender_id or heard.sender_id,
+                },
             )
-        )
-        return Response(reply.body, status_code=reply.http_status, media_type=_XML)
 
-    @app.get("/__admin/requests")
-    async def requests() -> JSONResponse:
-        entries: list[dict[str, Any]] = [e.as_json() for e in journal.entries()]
-        return JSONResponse({"requests": entries, "total": len(entries)})
-
-    @app.delete("/__admin/requests")
-    async def reset_requests() -> Response:
-        journal.clear()
-        return Response(status_code=204)
+        if fault is not None and fault.kind is FaultKind.CONNECTION_RESET:
+            journal(None, b"")
+            return ConnectionResetResponse()
+        status, body, media_type = reply.http_status, reply.body, _XML
+        if fault is not None and fault.kind is FaultKind.HTTP_ERROR:
+            status, body = fault.status or 500, (fault.body or "").encode()
+            media_type = fault.content_type or "text/plain; charset=utf-8"
+        elif fault is not None and fault.kind is FaultKind.MALFORMED:
+            status, body = 200, malformed_body(fault.body)
+            media_type = fault.content_type or _XML
+        elif fault is not None and fault.kind is FaultKind.TRUNCATED:
+            body = truncate_body(body)
+        journal(status, body)
+        return Response(body, status_code=status, media_type=media_type)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class _Heard:
+    """What the request says about itself, read before the bus checks anything."""
+
+    service_id: str | None = None
+    message_id: str | None = None
+    sender_id: str | None = None
+
+    @classmethod
+    def read(cls, raw: bytes) -> _Heard:
+        try:
+            root = etree.fromstring(raw, _PARSER)
+        except etree.XMLSyntaxError:
+            return cls()
+        # requestInfo's children are unqualified in our contract.
+        info = root.find(".//requestInfo")
+        if info is None:
+            return cls()
+        return cls(
+            info.findtext("serviceId"), info.findtext("messageId"), info.findtext("sender/senderId")
+        )
+
+
+async def _answer(
+    bus: SyncBus, injector: _Injector, raw: bytes, heard: _Heard, fault: AppliedFault | None
+) -> tuple[BusReply, AppliedFault | None]:
+    """The bus's reply, and the fault that actually applied to it."""
+    if fault is not None and fault.kind in (FaultKind.HTTP_ERROR, FaultKind.MALFORMED):
+        return BusReply(0, b"", "", heard.message_id, heard.service_id, heard.sender_id), fault
+    if fault is not None and fault.kind is FaultKind.CONNECTION_RESET:
+        return BusReply(0, b"", "", heard.message_id, heard.service_id, heard.sender_id), fault
+    if fault is None or fault.kind is not FaultKind.SOAP_FAULT:
+        # Parsing, schema validation and two RSA operations: keep them off the loop.
+        return await run_in_threadpool(bus.handle, raw), fault
+    reply, used = await run_in_threadpool(injector.handle, bus, raw, fault)
+    return reply, fault if used else None
+
+
+class _Injector:
+    """Hands a soap_fault to the registry the bus reaches, within one worker thread.
+
+    ``SyncBus.handle`` runs whole in one thread, and the registry it calls runs in that
+    same thread, so a thread-local carries the fault there without touching the bus.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def handle(self, bus: SyncBus, raw: bytes, fault: AppliedFault) -> tuple[BusReply, bool]:
+        self._local.fault, self._local.used = fault, False
+        try:
+            return bus.handle(raw), bool(self._local.used)
+        finally:
+            self._local.fault = None
+
+    def raise_pending(self) -> None:
+        fault: AppliedFault | None = getattr(self._local, "fault", None)
+        if fault is not None:
+            self._local.used = True
+            raise RegistryFault(fault.code or codes.SERVICE_UNAVAILABLE, fault.message)
+
+
+class _Injectable:
+    def __init__(self, registry: Registry, injector: _Injector) -> None:
+        self._registry = registry
+        self._injector = injector
+
+    def handle(self, data: Sequence[etree._Element]) -> list[etree._Element]:
+        self._injector.raise_pending()
+        return self._registry.handle(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._registry, name)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:

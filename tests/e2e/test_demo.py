@@ -9,13 +9,18 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.system import System
+from mocks.population import generate_population
+from tests.e2e.system import System, free_port
 
 pytestmark = pytest.mark.e2e
 
 
 def test_up_then_demo_completes_a_plan(system: System) -> None:
-    system.start("up", "up", "--work-seconds", "0.1")
+    ports = [str(free_port()) for _ in range(3)]
+    system.start(
+        "up", "up", "--work-seconds", "0.1",
+        "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
+    )  # fmt: skip
     system.wait_ready(timeout=60)
     credentials = system.root / "credentials.json"
     deadline = time.monotonic() + 10
@@ -35,6 +40,21 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     assert page["total"] == 1
     (plan,) = page["items"]
     assert plan["task_states"] == {"accepted": 4}
+
+    # The same command brought up the mock e-government bus and the gateway's lookups on it:
+    # "who is this family?" with one member's IIN, assembled from the registries.
+    family = generate_population(42).families[0]
+    answer = httpx.get(
+        f"{system.url}/api/v1/registry/families/{family.members[0].iin}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["person"]["iin"] == family.members[0].iin
+    assert found["missing"] == []
+    for port in ports[1:]:  # the portal and the Kandas system answer too
+        assert httpx.get(f"http://127.0.0.1:{port}/__admin/requests", timeout=5).status_code == 200
 
 
 def test_demo_without_a_running_system_says_what_to_do(system: System) -> None:
