@@ -80,6 +80,9 @@ FamiliesOption = Annotated[int, typer.Option(help="Ordinary families in the popu
 ShepPort = Annotated[int, typer.Option(help="Port of the mock e-government bus (SOAP).")]
 EgovPort = Annotated[int, typer.Option(help="Port of the mock e-government portal (REST).")]
 KandasPort = Annotated[int, typer.Option(help="Port of the mock Kandas system (REST).")]
+AgenciesAdminPort = Annotated[
+    int, typer.Option(help="Port of the mock state bodies' admin API (0: none).")
+]
 WorkSeconds = Annotated[float, typer.Option(help="Mock bodies' simulated working time per step.")]
 RejectRate = Annotated[float, typer.Option(help="Share of tasks the mock bodies reject.")]
 
@@ -94,6 +97,7 @@ def up(
     shep_port: ShepPort = 8200,
     egov_port: EgovPort = 8210,
     kandas_port: KandasPort = 8220,
+    agencies_admin_port: AgenciesAdminPort = 8230,
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -119,8 +123,9 @@ def up(
 
     asyncio.run(prepare())
     options = MockOptions(
-        seed, families, shep_port, egov_port, kandas_port, True, work_seconds, reject_rate
-    )
+        seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, True,
+        work_seconds, reject_rate,
+    )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
     typer.echo(f"gateway API: {api_url}  (docs {api_url}/docs)")
@@ -141,6 +146,7 @@ def mocks_up(
     shep_port: ShepPort = 8200,
     egov_port: EgovPort = 8210,
     kandas_port: KandasPort = 8220,
+    agencies_admin_port: AgenciesAdminPort = 8230,
     agencies: bool = typer.Option(True, help="Start the four state bodies' systems (AMQP)."),
     work_seconds: WorkSeconds = 2.0,
     reject_rate: RejectRate = 0.0,
@@ -155,8 +161,9 @@ def mocks_up(
     from gateway.processes import MockOptions, start_mocks, supervise
 
     options = MockOptions(
-        seed, families, shep_port, egov_port, kandas_port, agencies, work_seconds, reject_rate
-    )
+        seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, agencies,
+        work_seconds, reject_rate,
+    )  # fmt: skip
     procs = start_mocks(options)
     _echo_mocks(options)
     typer.echo("stop: Ctrl-C")

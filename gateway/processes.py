@@ -25,6 +25,7 @@ class MockOptions:
     shep_port: int = 8200
     egov_port: int = 8210
     kandas_port: int = 8220
+    agencies_admin_port: int = 8230
     agencies: bool = True
     work_seconds: float = 2.0
     reject_rate: float = 0.0
@@ -71,6 +72,8 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
                 str(options.work_seconds),
                 "--reject-rate",
                 str(options.reject_rate),
+                "--admin-port",
+                str(options.agencies_admin_port),
             )
         )
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)

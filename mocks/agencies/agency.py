@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 
@@ -21,12 +22,14 @@ from aio_pika.abc import (
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
+from contracts.messages import TaskAssignedEnvelope
 from gateway.broker.topology import Topology
 from gateway.keyed_locks import KeyedLocks
+from mocks.agencies.admin_api import AgenciesAdmin, BodyFault, BodyFaultKind
 from mocks.agencies.broker import ensure_topology
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.inbound import Unreadable, parse
-from mocks.agencies.plan import WorkPlan
+from mocks.agencies.plan import TaskOverride, WorkPlan
 from mocks.agencies.reports import Reporter
 from mocks.agencies.scheduler import Scheduler
 from mocks.agencies.schema import Effect, database_path
@@ -57,8 +60,10 @@ class MockAgency:
         state_dir: Path,
         behaviour: AgencyBehaviour,
         prefetch: int = 50,
+        admin: AgenciesAdmin | None = None,
     ) -> None:
         self.code = code
+        self._admin = admin
         self.state_path = database_path(state_dir, code)
         self._connection = connection
         self._topology = topology
@@ -85,7 +90,8 @@ class MockAgency:
 
     async def _start(self) -> None:
         await ensure_topology(self._connection, self._topology, self.code)
-        self._store = await AgencyStore.open(self.state_path, self._plan)
+        now = self._admin.now if self._admin is not None else time.time
+        self._store = await AgencyStore.open(self.state_path, self._plan, now=now)
 
         publish_channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
@@ -93,7 +99,9 @@ class MockAgency:
         self._channels.append(publish_channel)
         status = await publish_channel.get_exchange(self._topology.status_exchange, ensure=False)
         self._reporter = Reporter(status, self._store, self.code)
-        self._scheduler = Scheduler(self._store, self._reporter, self.code)
+        self._scheduler = Scheduler(self._store, self._reporter, self.code, now=now)
+        if self._admin is not None:
+            self._admin.on_clock_change(self._scheduler)
         await self._scheduler.recover()
         self._scheduler_task = asyncio.create_task(
             self._scheduler.run(), name=f"mock-agency-{self.code}-scheduler"
@@ -119,6 +127,8 @@ class MockAgency:
         self._queue = self._consumer_tag = None
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=_DRAIN_SECONDS)
+        if self._admin is not None and self._scheduler is not None:
+            self._admin.forget(self._scheduler)
         if self._scheduler_task is not None:
             self._scheduler_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -165,6 +175,24 @@ class MockAgency:
             await _settle(message.reject(requeue=False))
             return
 
+        if self._admin is not None and isinstance(envelope, TaskAssignedEnvelope):
+            fault = self._admin.faults.decide(self.code)
+            if fault is not None:
+                log.info(
+                    "%s: injected fault %s#%d on task %s (message %s)",
+                    self.code,
+                    fault.kind.value,
+                    fault.rule_id,
+                    envelope.payload.task_id,
+                    envelope.message_id,
+                )
+                if fault.kind is BodyFaultKind.CRASH:
+                    # Neither recorded nor answered: the broker counts the delivery and
+                    # dead-letters the message past the queue's delivery limit.
+                    await _settle(message.nack(requeue=True))
+                    return
+                self._plan.override(envelope.payload.task_id, _override(fault))
+
         message_id = str(envelope.message_id)
         async with self._per_message.hold(message_id):
             acceptance = await store.accept(envelope)
@@ -185,6 +213,14 @@ class MockAgency:
             message_id,
         )
         await _settle(message.ack())
+
+
+def _override(fault: BodyFault) -> TaskOverride:
+    if fault.kind is BodyFaultKind.REJECT:
+        return TaskOverride(reject_reason=fault.reason)
+    if fault.kind is BodyFaultKind.SILENT:
+        return TaskOverride(silent=True)
+    return TaskOverride(extra_seconds=fault.delay_seconds)
 
 
 async def _settle(outcome: Awaitable[None]) -> None:

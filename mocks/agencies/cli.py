@@ -64,6 +64,12 @@ def run(
         int,
         typer.Option(envvar="GATEWAY_DELIVERY_LIMIT", min=1, help="Must match the gateway's."),
     ] = 5,
+    admin_port: Annotated[
+        int,
+        typer.Option(
+            min=0, max=65535, help="Port of the admin API (/__admin) on 127.0.0.1; 0 turns it off."
+        ),
+    ] = 8230,
     log_level: Annotated[str, typer.Option(help="DEBUG shows every message.")] = "INFO",
 ) -> None:
     """Serve the agencies' queues until SIGTERM or Ctrl-C."""
@@ -88,6 +94,7 @@ def run(
                 behaviour=behaviour,
                 prefetch=prefetch,
                 delivery_limit=delivery_limit,
+                admin_port=admin_port,
             )
         )
     except BrokerUnavailable as exc:
@@ -123,6 +130,7 @@ async def _serve(
     behaviour: AgencyBehaviour,
     prefetch: int,
     delivery_limit: int,
+    admin_port: int,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -139,6 +147,7 @@ async def _serve(
             stop=stop,
             prefetch=prefetch,
             delivery_limit=delivery_limit,
+            admin_port=admin_port or None,
         )
     finally:
         for signum in handled:

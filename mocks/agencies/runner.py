@@ -7,11 +7,13 @@ only multiply the reconnection noise when the broker restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.broker.topology import Topology, agency_codes
+from mocks.agencies.admin_api import AgenciesAdmin, serve_admin
 from mocks.agencies.agency import MockAgency
 from mocks.agencies.broker import connect_with_retry, describe
 from mocks.agencies.config import AgencyBehaviour
@@ -32,12 +34,19 @@ async def run_agencies(
     prefetch: int = 50,
     delivery_limit: int = 5,
     connect_timeout: float = 60.0,
+    admin_port: int | None = None,
+    admin_host: str = "127.0.0.1",
+    admin: AgenciesAdmin | None = None,
 ) -> None:
     """Serve the given bodies until `stop` is set (or the task is cancelled).
 
     `delivery_limit` must match the gateway's (GATEWAY_DELIVERY_LIMIT) because the mock
     declares the same quorum queues and RabbitMQ refuses a redeclaration with other
     arguments.
+
+    With `admin_port` (not 0) the admin API (``mocks.agencies.admin_api``) listens there
+    in this same event loop. `admin` lets a caller hold the admin state itself (a test
+    may drive faults and the clock without HTTP); it is created when only a port is given.
     """
     if not codes:
         raise ValueError("no agencies to run")
@@ -46,7 +55,12 @@ async def run_agencies(
     if connection is None:
         return
     topology = Topology(prefix, agency_codes(codes), delivery_limit)
+    if admin is None and admin_port:
+        admin = AgenciesAdmin(state_dir, topology.agencies, seed=behaviour.seed)
+    if admin is not None and not admin.codes:
+        admin.codes = list(topology.agencies)
     started: list[MockAgency] = []
+    serving = contextlib.AsyncExitStack()
     try:
         for code in topology.agencies:
             agency = MockAgency(
@@ -56,6 +70,7 @@ async def run_agencies(
                 state_dir=state_dir,
                 behaviour=behaviour,
                 prefetch=prefetch,
+                admin=admin,
             )
             await agency.start()
             started.append(agency)
@@ -66,8 +81,19 @@ async def run_agencies(
             prefix,
             state_dir,
         )
+        if admin is not None and admin_port:
+            try:
+                await serving.enter_async_context(
+                    serve_admin(admin, host=admin_host, port=admin_port)
+                )
+            except RuntimeError as exc:
+                # The queues matter more than the admin API: keep serving them.
+                log.error("%s; the mock agencies run without it", exc)
+            else:
+                log.info("mock agencies' admin API on http://%s:%d/__admin", admin_host, admin_port)
         await stop.wait()
     finally:
+        await serving.aclose()
         for agency in reversed(started):
             await agency.stop()
         await connection.close()

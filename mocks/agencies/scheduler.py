@@ -3,6 +3,10 @@
 The schedule lives in the store, not in timers, so that a restarted mock picks up every
 unfinished task where it stood. The loop sleeps until the earliest due step (or until the
 consumer wakes it), so a work time of 0 costs no polling delay.
+
+Due times are read on the body's clock (`now`, which the admin API can stop or move), so
+advancing that clock makes the work it passes over run at once; re-sending unconfirmed
+reports is bookkeeping and stays on real time.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from mocks.agencies.reports import Reporter
 from mocks.agencies.store import AgencyStore
@@ -28,6 +33,7 @@ class Scheduler:
         batch: int = 200,
         idle_seconds: float = 1.0,
         resend_after: float = 5.0,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._reporter = reporter
@@ -37,6 +43,7 @@ class Scheduler:
         # A report younger than this may still be on its way (its inbound handler is
         # publishing it); re-sending it would only make a harmless duplicate.
         self._resend_after = resend_after
+        self._now = now
         self._wake = asyncio.Event()
         self._last_resend = 0.0
 
@@ -71,7 +78,7 @@ class Scheduler:
         if now - self._last_resend >= self._idle:
             self._last_resend = now
             await self._resend(created_before=now - self._resend_after)
-        due = await self._store.claim_due(now, self._batch)
+        due = await self._store.claim_due(self._now(), self._batch)
         if not due:
             return False
         # Each claimed report is on a different task, so they may go out together.
@@ -88,4 +95,4 @@ class Scheduler:
         next_at = await self._store.next_due_at()
         if next_at is None:
             return self._idle
-        return min(self._idle, max(0.0, next_at - time.time()))
+        return min(self._idle, max(0.0, next_at - self._now()))

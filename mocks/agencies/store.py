@@ -63,21 +63,33 @@ class _Task:
 
 
 class AgencyStore:
-    def __init__(self, conn: sqlite3.Connection, plan: WorkPlan) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        plan: WorkPlan,
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self._conn = conn
         self._plan = plan
+        # The body's clock (unix seconds): what reports and the journal are dated with and
+        # what schedules work. The admin API may shift or stop it; bookkeeping that only
+        # matters to the mock itself (created_at, published_at) stays on real time.
+        self._now = now
         self._lock = threading.Lock()
 
     @classmethod
-    async def open(cls, path: Path, plan: WorkPlan) -> AgencyStore:
+    async def open(
+        cls, path: Path, plan: WorkPlan, *, now: Callable[[], float] = time.time
+    ) -> AgencyStore:
         conn = await asyncio.to_thread(open_database, path)
-        return cls(conn, plan)
+        return cls(conn, plan, now=now)
 
     async def close(self) -> None:
         await self._call(self._conn.close)
 
     async def accept(self, envelope: AgencyInbound) -> Acceptance:
-        return await self._call(lambda: self._accept(envelope, time.time()))
+        return await self._call(lambda: self._accept(envelope, self._now()))
 
     async def claim_due(self, now: float, limit: int) -> list[PlannedReport]:
         """Plan the reports of every step that is due and move each task on.
@@ -259,7 +271,7 @@ class AgencyStore:
             return self._plan_report(
                 task_id, plan_id, ReportStatus.done, now, comment=wording.done_comment(round_)
             )
-        reason = wording.rejection_reason(self._plan.rng(task_id, round_, "reason"), round_)
+        reason = self._plan.rejection_reason(task_id, round_)
         return self._plan_report(task_id, plan_id, ReportStatus.rejected, now, reason=reason)
 
     def _next_due_at(self) -> float | None:
@@ -304,7 +316,7 @@ class AgencyStore:
                 comment,
                 reason,
                 report.reported_at.isoformat(),
-                now,
+                time.time(),
             ),
         )
         return report

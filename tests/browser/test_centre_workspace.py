@@ -65,7 +65,7 @@ def test_worker_reviews_a_plan_live_in_the_browser(
     system.start_gateway(GATEWAY_SESSION_SECRET="browser-test-secret-" + "x" * 20)
     system.start(
         "mocks", "mocks", "agencies", "run", "--work-seconds", "0.4",
-        "--rework-rate", "1", "--state-dir", str(system.mock_state),
+        "--rework-rate", "1", "--state-dir", str(system.mock_state), "--admin-port", "0",
     )  # fmt: skip
     key = centre_key(system)
     add_staff(system, "anna", CENTRE)

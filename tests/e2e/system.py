@@ -92,6 +92,8 @@ class System:
             str(work_seconds),
             "--state-dir",
             str(self.mock_state),
+            "--admin-port",
+            "0",
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:

@@ -16,10 +16,11 @@ pytestmark = pytest.mark.e2e
 
 
 def test_up_then_demo_completes_a_plan(system: System) -> None:
-    ports = [str(free_port()) for _ in range(3)]
+    ports = [str(free_port()) for _ in range(4)]
     system.start(
         "up", "up", "--work-seconds", "0.1",
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
+        "--agencies-admin-port", ports[3],
     )  # fmt: skip
     system.wait_ready(timeout=60)
     credentials = system.root / "credentials.json"
@@ -53,7 +54,7 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     found = answer.json()
     assert found["person"]["iin"] == family.members[0].iin
     assert found["missing"] == []
-    for port in ports[1:]:  # the portal and the Kandas system answer too
+    for port in ports[1:]:  # the portal, the Kandas system and the bodies' admin answer too
         assert httpx.get(f"http://127.0.0.1:{port}/__admin/requests", timeout=5).status_code == 200
 
 
