@@ -15,10 +15,14 @@ from pathlib import Path
 from lxml import etree
 
 __all__ = [
+    "ASYNC_WSDL_PATH",
     "CONTRACT_DIR",
     "EOPEKA_NS",
     "GBDFL_NS",
     "MIGRATION_NS",
+    "NS_ASYNC_INTERFACES",
+    "NS_ASYNC_MESSAGE",
+    "NS_ASYNC_TYPES",
     "NS_COMMON",
     "NS_REQUEST",
     "NS_RESPONSE",
@@ -36,12 +40,16 @@ __all__ = [
 CONTRACT_DIR = Path(__file__).resolve().parent
 WSDL_PATH = CONTRACT_DIR / "SyncChannel.wsdl"
 SERVICES_PATH = CONTRACT_DIR / "services.json"
+ASYNC_WSDL_PATH = CONTRACT_DIR / "AsyncChannel.wsdl"
 
 NS_TYPES = "http://bip.bee.kz/SyncChannel/v10/Types"
 NS_REQUEST = "http://bip.bee.kz/SyncChannel/v10/Types/Request"
 NS_RESPONSE = "http://bip.bee.kz/SyncChannel/v10/Types/Response"
 NS_COMMON = "http://bip.bee.kz/common/v10/Types"
 NS_INTERFACES = "http://bip.bee.kz/SyncChannel/v10/Interfaces"
+NS_ASYNC_TYPES = "http://bip.bee.kz/AsyncChannel/v10/Types"
+NS_ASYNC_MESSAGE = "http://bip.bee.kz/AsyncChannel/v10/Types/Message"
+NS_ASYNC_INTERFACES = "http://bip.bee.kz/AsyncChannel/v10/Interfaces"
 GBDFL_NS = "urn:kz-social-gateway:shep:gbdfl:v1"
 ZAGS_NS = "urn:kz-social-gateway:shep:zags:v1"
 EOPEKA_NS = "urn:kz-social-gateway:shep:eopeka:v1"
@@ -54,6 +62,8 @@ SCHEMA_FILES: dict[str, str] = {
     NS_REQUEST: "SyncChannel-Request.xsd",
     NS_RESPONSE: "SyncChannel-Response.xsd",
     NS_TYPES: "SyncChannel-Types.xsd",
+    NS_ASYNC_MESSAGE: "AsyncChannel-Message.xsd",
+    NS_ASYNC_TYPES: "AsyncChannel-Types.xsd",
     GBDFL_NS: "gbdfl-Person.xsd",
     ZAGS_NS: "zags-Records.xsd",
     EOPEKA_NS: "eopeka-Guardianship.xsd",

@@ -38,6 +38,7 @@ from mocks.admin import (
     truncate_body,
 )
 from mocks.population import Population
+from mocks.shep.async_bus import AsyncBus, install_async_channel
 from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
 from mocks.shep.journal import Journal
@@ -72,6 +73,8 @@ def create_app(
     app.state.journal = admin.journal
     app.state.population = population
     install_admin(app, admin)
+    # The asynchronous channel beside it, on the same registries (async_bus.py).
+    install_async_channel(app, AsyncBus(config, registries, clock=admin.clock), admin)
 
     @app.get(path)
     @app.get(path.rstrip("/"))
