@@ -24,33 +24,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import httpx
-import zeep
-import zeep.exceptions
 from lxml import etree
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_exponential,
-    wait_random,
-)
 from zeep.wsdl import Document
 
 from adapters.shep import _zeep
-from adapters.shep.breaker import BreakerBoard, MonotonicClock
-from adapters.shep.client import (
-    _TRANSIENT_HTTP,
-    ALMATY,
-    ShepSettings,
-    _is_retryable,
-    raise_for_code,
-)
-from adapters.shep.errors import ShepError, ShepSignatureError, ShepUnavailable
-from adapters.shep.wsse import BodySignature, SignatureError, Signer, TrustStore
+from adapters.shep._channel import ShepChannelClient, raise_for_code
+from adapters.shep.client import ALMATY
+from adapters.shep.errors import ShepUnavailable
 from contracts.shep import ASYNC_WSDL_PATH, NS_ASYNC_INTERFACES, NS_ASYNC_TYPES, codes
-from gateway.clock import Clock, SystemClock
 
 __all__ = [
     "CHANNEL_BREAKER",
@@ -105,51 +86,15 @@ def async_wsdl_document() -> Document:
     return _zeep.load_document(ASYNC_WSDL_PATH)
 
 
-class AsyncChannelClient:
+class AsyncChannelClient(ShepChannelClient):
     """Puts REQUESTs on the bus and collects, confirms and reports on their RESPONSEs."""
 
-    def __init__(
-        self,
-        settings: ShepSettings,
-        signer: Signer,
-        trust: TrustStore,
-        *,
-        http: httpx.AsyncClient | None = None,
-        clock: Clock | None = None,
-        monotonic: MonotonicClock | None = None,
-        breakers: BreakerBoard | None = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        self.settings = settings
-        self._clock = clock or SystemClock()
-        self._sleep = sleep
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            follow_redirects=False,
-        )
-        self._wsdl_http = httpx.Client()  # zeep wants one; never used for a download
-        self._zeep = _zeep.async_client(
-            async_wsdl_document(), BodySignature(signer, trust), self._http, self._wsdl_http
-        )
-        self._service = _zeep.service(self._zeep, _BINDING, settings.address)
-        self._fault_type = _zeep.element(self._zeep, _FAULT_ELEMENT)
-        self.breakers = breakers or BreakerBoard(
-            failure_threshold=settings.breaker_failures,
-            cool_down=settings.breaker_cool_down,
-            **({"clock": monotonic} if monotonic is not None else {}),
-        )
+    binding = _BINDING
+    fault_element = _FAULT_ELEMENT
 
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
-        self._wsdl_http.close()
-
-    async def __aenter__(self) -> AsyncChannelClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    @classmethod
+    def wsdl(cls) -> Document:
+        return async_wsdl_document()
 
     @property
     def _sender(self) -> dict[str, str]:
@@ -295,74 +240,13 @@ class AsyncChannelClient:
         before_attempt: Callable[[], None] | None = None,
     ) -> Any:
         """One logical call: retried while transient, within ``settings.deadline``."""
-        s = self.settings
-        breaker = self.breakers.get(breaker_key)
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_is_retryable),
-            stop=stop_after_attempt(s.max_attempts) | stop_before_delay(s.deadline),
-            wait=wait_exponential(multiplier=s.backoff_initial, max=s.backoff_max)
-            + wait_random(0, s.backoff_initial),
-            sleep=self._sleep,
-            reraise=True,
+        return await self._guarded(
+            breaker_key,
+            lambda: self._invoke(operation, request, message_id),
+            message_id=message_id,
+            before_attempt=before_attempt,
+            deadline_prefix=f"{operation}: ",
         )
-        try:
-            async with asyncio.timeout(s.deadline):
-                async for attempt in retrying:
-                    with attempt:
-                        breaker.before_call()
-                        if before_attempt is not None:
-                            before_attempt()
-                        try:
-                            result = await self._attempt(operation, request, message_id)
-                        except ShepUnavailable:
-                            breaker.record_failure()
-                            raise
-                        except ShepError:
-                            breaker.record_success()  # the bus answered: it is up
-                            raise
-                        except BaseException:
-                            breaker.abandon()
-                            raise
-                        breaker.record_success()
-                        return result
-        except TimeoutError:
-            raise ShepUnavailable(
-                f"{operation}: no answer within the {s.deadline}s deadline", message_id=message_id
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or re-raises")
-
-    async def _attempt(
-        self, operation: str, request: dict[str, Any], message_id: str | None
-    ) -> Any:
-        try:
-            return await getattr(self._service, operation)(request=request)
-        except zeep.exceptions.Fault as fault:
-            self._raise_fault(fault, message_id)
-        except zeep.exceptions.TransportError as exc:
-            if exc.status_code in _TRANSIENT_HTTP:
-                raise ShepUnavailable(
-                    f"bus answered HTTP {exc.status_code}", message_id=message_id
-                ) from exc
-            raise ShepError(f"bus answered HTTP {exc.status_code}", message_id=message_id) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise ShepUnavailable(
-                f"bus unreachable: {type(exc).__name__}", message_id=message_id
-            ) from exc
-        except SignatureError as exc:
-            raise ShepSignatureError(
-                f"the bus's answer failed verification: {exc}", message_id=message_id
-            ) from exc
-        except (zeep.exceptions.Error, etree.LxmlError, ValueError) as exc:
-            raise ShepError(f"malformed answer: {exc}", message_id=message_id) from exc
-
-    def _raise_fault(self, fault: zeep.exceptions.Fault, message_id: str | None) -> None:
-        detail = fault.detail
-        node = detail.find(_FAULT_ELEMENT) if isinstance(detail, etree._Element) else None
-        if node is None:
-            raise ShepError(f"SOAP fault without ErrorInfo: {fault.message}", message_id=message_id)
-        info = self._fault_type.parse(node, self._zeep.wsdl.types)
-        raise_for_code(info.errorCode, info.errorMessage, message_id)
-        raise ShepError(info.errorMessage, code=info.errorCode, message_id=message_id)
 
 
 def _message(item: Any) -> AsyncMessage:

@@ -12,17 +12,12 @@ State lives in memory, for one process.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.api.problems import field_path, problem
 from gateway.clock import Clock
 from gateway.workdays import WorkingCalendar, default_calendar
 from mocks.admin import MockAdmin, install_admin
@@ -42,6 +37,7 @@ from mocks.egov.models import (
 from mocks.egov.register import ServiceRegister, load_register
 from mocks.egov.sms import sms_cost
 from mocks.population import Population
+from mocks.rest_app import IdempotentState, Refused, idempotent, install_problem_handlers
 
 __all__ = ["MAX_SMS_SEGMENTS", "EgovState", "Refused", "create_app"]
 
@@ -52,16 +48,6 @@ MAX_SMS_SEGMENTS = 6
 FORWARD_WORKING_DAYS = 2
 
 
-class Refused(Exception):
-    """A request the portal understands and refuses, naming the field and the reason."""
-
-    def __init__(self, status: int, title: str, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
-        self.status = status
-        self.title = title
-        self.errors = errors
-
-
 def _refuse(field: str, reason: str, *, status: int = 422) -> Refused:
     return Refused(
         status,
@@ -70,7 +56,7 @@ def _refuse(field: str, reason: str, *, status: int = 422) -> Refused:
     )
 
 
-class EgovState:
+class EgovState(IdempotentState):
     """Everything the mock portal remembers; one lock, since uvicorn may use threads."""
 
     def __init__(
@@ -81,15 +67,14 @@ class EgovState:
         register: ServiceRegister | None = None,
         calendar: WorkingCalendar | None = None,
     ) -> None:
+        super().__init__()
         self.population = population
         self.clock = clock
         self.register = register or load_register()
         self.calendar = calendar or default_calendar()
-        self._lock = threading.Lock()
         self.appeals: dict[str, Appeal] = {}
         self.cabinet: list[CabinetNotification] = []
         self.sms: list[Sms] = []
-        self._replies: dict[tuple[str, str], tuple[int, Any]] = {}
         self._numbers = 0
 
     def reset(self) -> None:
@@ -101,17 +86,6 @@ class EgovState:
             self._numbers = 0
 
     # -- idempotency ------------------------------------------------------------
-
-    def replay(self, route: str, key: str | None) -> tuple[int, Any] | None:
-        if key is None:
-            return None
-        with self._lock:
-            return self._replies.get((route, key))
-
-    def remember(self, route: str, key: str | None, status: int, body: Any) -> None:
-        if key is not None:
-            with self._lock:
-                self._replies[(route, key)] = (status, body)
 
     # -- appeals ----------------------------------------------------------------
 
@@ -258,47 +232,14 @@ def create_app(
     app.state.egov = state
     app.state.admin = admin
 
-    @app.exception_handler(Refused)
-    async def _refused(request: Request, exc: Refused) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, str(exc), errors=exc.errors, instance=request.url.path
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": field_path(e.get("loc", ())),
-                "reason": "is required"
-                if e.get("type") == "missing"
-                else str(e.get("msg", "invalid")).removeprefix("Value error, "),
-            }
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return problem(422, "Invalid input", detail, errors=errors, instance=request.url.path)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "Error", str(exc.detail), instance=request.url.path)
-
-    async def idempotent(
-        request: Request, route: str, status: int, make: Callable[[], Awaitable[Any]]
-    ) -> JSONResponse:
-        key = request.headers.get("Idempotency-Key")
-        seen = state.replay(route, key)
-        if seen is not None:
-            return JSONResponse(seen[1], status_code=seen[0])
-        body = await make()
-        state.remember(route, key, status, body)
-        return JSONResponse(body, status_code=status)
+    install_problem_handlers(app)
 
     @app.post("/api/v1/appeals", status_code=201, response_model=Appeal, name="appeals.submit")
     async def submit_appeal(form: AppealIn, request: Request) -> JSONResponse:
         async def make() -> Any:
             return state.submit(form).model_dump(mode="json")
 
-        return await idempotent(request, "submit", 201, make)
+        return await idempotent(state, request, "submit", 201, make)
 
     @app.get("/api/v1/appeals", response_model=AppealList, name="appeals.list")
     async def list_appeals(
@@ -335,7 +276,7 @@ def create_app(
         async def make() -> Any:
             return state.notify_cabinet(note).model_dump(mode="json")
 
-        return await idempotent(request, "cabinet", 202, make)
+        return await idempotent(state, request, "cabinet", 202, make)
 
     @app.post(
         "/api/v1/notifications/sms", status_code=202, response_model=Sms, name="notifications.sms"
@@ -344,7 +285,7 @@ def create_app(
         async def make() -> Any:
             return state.send_sms(sms).model_dump(mode="json")
 
-        return await idempotent(request, "sms", 202, make)
+        return await idempotent(state, request, "sms", 202, make)
 
     @app.get("/__admin/outbox")
     async def outbox() -> dict[str, Any]:

@@ -13,18 +13,13 @@ State lives in memory, for one process.
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.api.problems import field_path, problem
 from gateway.clock import Clock
 from gateway.workdays import to_almaty
 from mocks.admin import MockAdmin, install_admin
@@ -41,6 +36,7 @@ from mocks.kandas.models import (
 )
 from mocks.kandas.services import AdaptationService, load_services
 from mocks.population import Population
+from mocks.rest_app import IdempotentState, Refused, idempotent, install_problem_handlers
 
 __all__ = ["REPORT_COLUMNS", "KandasState", "Refused", "create_app"]
 
@@ -48,16 +44,6 @@ __all__ = ["REPORT_COLUMNS", "KandasState", "Refused", "create_app"]
 REPORT_COLUMNS = 27
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 FORM = "order No. 170 of 30 May 2024, appendix 3"
-
-
-class Refused(Exception):
-    """A request the system understands and refuses, naming the field and the reason."""
-
-    def __init__(self, status: int, title: str, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
-        self.status = status
-        self.title = title
-        self.errors = errors
 
 
 def _refuse(field: str, reason: str, *, status: int = 422) -> Refused:
@@ -72,33 +58,21 @@ def parse_month(value: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-class KandasState:
+class KandasState(IdempotentState):
     """Everything the mock remembers; one lock, since uvicorn may use threads."""
 
     def __init__(self, population: Population, clock: Clock) -> None:
+        super().__init__()
         self.population = population
         self.clock = clock
         self.services = load_services()
         self._by_code: dict[int, AdaptationService] = {s.code: s for s in self.services}
-        self._lock = threading.Lock()
         self.plans: dict[str, Plan] = {}
-        self._replies: dict[tuple[str, str], tuple[int, Any]] = {}
 
     def reset(self) -> None:
         with self._lock:
             self.plans.clear()
             self._replies.clear()
-
-    def replay(self, route: str, key: str | None) -> tuple[int, Any] | None:
-        if key is None:
-            return None
-        with self._lock:
-            return self._replies.get((route, key))
-
-    def remember(self, route: str, key: str | None, status: int, body: Any) -> None:
-        if key is not None:
-            with self._lock:
-                self._replies[(route, key)] = (status, body)
 
     def today(self) -> date:
         return to_almaty(self.clock.now()).date()
@@ -252,40 +226,7 @@ def create_app(population: Population, admin: MockAdmin | None = None) -> FastAP
     app.state.kandas = state
     app.state.admin = admin
 
-    @app.exception_handler(Refused)
-    async def _refused(request: Request, exc: Refused) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, str(exc), errors=exc.errors, instance=request.url.path
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": field_path(e.get("loc", ())),
-                "reason": "is required"
-                if e.get("type") == "missing"
-                else str(e.get("msg", "invalid")).removeprefix("Value error, "),
-            }
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return problem(422, "Invalid input", detail, errors=errors, instance=request.url.path)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "Error", str(exc.detail), instance=request.url.path)
-
-    async def idempotent(
-        request: Request, route: str, status: int, make: Callable[[], Awaitable[Any]]
-    ) -> JSONResponse:
-        key = request.headers.get("Idempotency-Key")
-        seen = state.replay(route, key)
-        if seen is not None:
-            return JSONResponse(seen[1], status_code=seen[0])
-        body = await make()
-        state.remember(route, key, status, body)
-        return JSONResponse(body, status_code=status)
+    install_problem_handlers(app)
 
     @app.get("/api/v1/services", name="services.list")
     async def services() -> dict[str, Any]:
@@ -300,7 +241,7 @@ def create_app(population: Population, admin: MockAdmin | None = None) -> FastAP
         async def make() -> Any:
             return state.create_plan(plan_in).model_dump(mode="json")
 
-        return await idempotent(request, "plans.create", 201, make)
+        return await idempotent(state, request, "plans.create", 201, make)
 
     @app.get("/api/v1/adaptation-plans/{plan_id}", response_model=Plan, name="plans.get")
     async def get_plan(plan_id: str) -> Plan:
@@ -316,7 +257,7 @@ def create_app(population: Population, admin: MockAdmin | None = None) -> FastAP
         async def make() -> Any:
             return state.add_report(plan_id, report_in).model_dump(mode="json")
 
-        return await idempotent(request, f"reports.create {plan_id}", 201, make)
+        return await idempotent(state, request, f"reports.create {plan_id}", 201, make)
 
     @app.get("/api/v1/reports/monthly", response_model=MonthlyReport, name="reports.monthly")
     async def monthly(

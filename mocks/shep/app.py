@@ -15,7 +15,6 @@ first (a bad password, an unknown service) gets that refusal, not the injected f
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from fastapi import FastAPI, Request, Response
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
-from contracts.shep import CONTRACT_DIR, SCHEMA_FILES, WSDL_PATH, codes
+from contracts.shep import WSDL_PATH, codes
 from mocks.admin import (
     AppliedFault,
     ConnectionResetResponse,
@@ -41,11 +40,10 @@ from mocks.population import Population
 from mocks.shep.async_bus import AsyncBus, install_async_channel
 from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
+from mocks.shep.contract_http import XML_MEDIA_TYPE, install_contract_routes, read_limited
 from mocks.shep.journal import Journal
 from mocks.shep.registries import Registry, RegistryFault, registries_for
 
-_XML = "text/xml; charset=utf-8"
-_ADDRESS = re.compile(rb'(<soap:address location=")[^"]*(")')
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -67,7 +65,6 @@ def create_app(
     registries = {key: _Injectable(r, injector) for key, r in registries_for(population).items()}
     bus = SyncBus(config, registries, clock=admin.clock)
     path = config.path if config.path.endswith("/") else config.path + "/"
-    schema_names = set(SCHEMA_FILES.values())
     app = FastAPI(title="Mock e-government bus (ШЭП)", docs_url=None, redoc_url=None)
     app.state.bus = bus
     app.state.journal = admin.journal
@@ -75,27 +72,13 @@ def create_app(
     install_admin(app, admin)
     # The asynchronous channel beside it, on the same registries (async_bus.py).
     install_async_channel(app, AsyncBus(config, registries, clock=admin.clock), admin)
-
-    @app.get(path)
-    @app.get(path.rstrip("/"))
-    async def wsdl(request: Request) -> Response:
-        if "wsdl" not in {k.lower() for k in request.query_params}:
-            return Response("add ?wsdl for the service description\n", media_type="text/plain")
-        here = str(request.url.replace(query="")).encode()
-        body = _ADDRESS.sub(lambda m: m.group(1) + here + m.group(2), WSDL_PATH.read_bytes())
-        return Response(body, media_type=_XML)
-
-    @app.get(path + "{name}")
-    async def schema(name: str) -> Response:
-        if name not in schema_names:
-            return Response("not found\n", status_code=404, media_type="text/plain")
-        return Response((CONTRACT_DIR / name).read_bytes(), media_type=_XML)
+    install_contract_routes(app, path, WSDL_PATH)
 
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def send_message(request: Request) -> Response:
         received_at, clock_time, started = datetime.now(UTC), admin.clock.now(), time.monotonic()
-        raw = await _read_limited(request, config.max_body_bytes)
+        raw = await read_limited(request, config.max_body_bytes)
         fault: AppliedFault | None = None
         if raw is None:
             raw, reply = b"", BusReply(413, b"", codes.INVALID_REQUEST)
@@ -130,13 +113,13 @@ def create_app(
         if fault is not None and fault.kind is FaultKind.CONNECTION_RESET:
             journal(None, b"")
             return ConnectionResetResponse()
-        status, body, media_type = reply.http_status, reply.body, _XML
+        status, body, media_type = reply.http_status, reply.body, XML_MEDIA_TYPE
         if fault is not None and fault.kind is FaultKind.HTTP_ERROR:
             status, body = fault.status or 500, (fault.body or "").encode()
             media_type = fault.content_type or "text/plain; charset=utf-8"
         elif fault is not None and fault.kind is FaultKind.MALFORMED:
             status, body = 200, malformed_body(fault.body)
-            media_type = fault.content_type or _XML
+            media_type = fault.content_type or XML_MEDIA_TYPE
         elif fault is not None and fault.kind is FaultKind.TRUNCATED:
             body = truncate_body(body)
         journal(status, body)
@@ -222,15 +205,3 @@ class _Injectable:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._registry, name)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it passes ``limit`` (without reading the rest)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -25,7 +25,6 @@ and the same signing: ``AsyncBus`` is a ``SyncBus`` with other operations.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -37,19 +36,17 @@ from fastapi import FastAPI, Request, Response
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
-from adapters.shep.wsse import NS_SOAP11, SignatureError, verify_envelope
+from adapters.shep.wsse import NS_SOAP11
 from contracts.shep import (
     ASYNC_WSDL_PATH,
-    CONTRACT_DIR,
     NS_ASYNC_TYPES,
-    SCHEMA_FILES,
-    bus_schema,
     codes,
 )
 from gateway.clock import Clock
 from mocks.admin import MockAdmin
 from mocks.shep.bus import BusReply, SyncBus, _Refusal
 from mocks.shep.config import BusConfig
+from mocks.shep.contract_http import XML_MEDIA_TYPE, install_contract_routes, read_limited
 from mocks.shep.registries import Registry, RegistryFault
 
 __all__ = [
@@ -67,9 +64,6 @@ OPERATIONS = ("sendMessage", "getMessageStatus", "getMessages", "sendDeliveryNot
 DEFAULT_MAX_COUNT = 100
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-_MAX_SUB_ERRORS = 20
-_XML = "text/xml; charset=utf-8"
-_ADDRESS = re.compile(rb'(<soap:address location=")[^"]*(")')
 
 
 @dataclass(slots=True)
@@ -99,6 +93,9 @@ class _Queue:
 class AsyncBus(SyncBus):
     """The four operations of the asynchronous channel over the sync bus's checks."""
 
+    fault_element = f"{{{NS_ASYNC_TYPES}}}AsyncChannelFault"
+    types_namespace = NS_ASYNC_TYPES
+
     def __init__(
         self,
         config: BusConfig,
@@ -124,11 +121,8 @@ class AsyncBus(SyncBus):
             assert request is not None  # the schema requires it
             sender_path = "messageInfo/sender" if name == "sendMessage" else "sender"
             sender_id = request.findtext(f"{sender_path}/senderId") or ""
-            self._check_sender(sender_id, request.findtext(f"{sender_path}/password") or "")
-            try:
-                verify_envelope(envelope, self.config.trust_for(sender_id))
-            except SignatureError as exc:
-                raise _Refusal(codes.SIGNATURE_INVALID, f"signature rejected: {exc}") from None
+            password = request.findtext(f"{sender_path}/password") or ""
+            self._authenticate(envelope, sender_id, password)
             if name == "sendMessage":
                 message_id = request.findtext("messageInfo/messageId")
                 service_id = request.findtext("messageInfo/serviceId")
@@ -149,29 +143,8 @@ class AsyncBus(SyncBus):
     # -- parsing -----------------------------------------------------------------------
 
     def _parse_async(self, raw: bytes) -> tuple[etree._Element, etree._Element]:
-        try:
-            envelope = etree.fromstring(raw, _PARSER)
-        except etree.XMLSyntaxError as exc:
-            raise _Refusal(codes.INVALID_REQUEST, f"not well-formed XML: {exc}") from None
-        if envelope.tag != f"{{{NS_SOAP11}}}Envelope":
-            raise _Refusal(codes.INVALID_REQUEST, "not a SOAP 1.1 envelope")
-        body = envelope.find(f"{{{NS_SOAP11}}}Body")
-        children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
         allowed = {f"{{{NS_ASYNC_TYPES}}}{op}" for op in OPERATIONS}
-        if len(children) != 1 or children[0].tag not in allowed:
-            raise _Refusal(
-                codes.INVALID_REQUEST,
-                "the Body must hold exactly one of " + ", ".join(OPERATIONS),
-            )
-        schema = bus_schema()
-        if not schema.validate(children[0]):
-            errors = [f"line {e.line}: {e.message}" for e in schema.error_log]
-            raise _Refusal(
-                codes.INVALID_REQUEST,
-                "the request does not match the contract",
-                errors[:_MAX_SUB_ERRORS],
-            )
-        return envelope, children[0]
+        return self._parse_envelope(raw, allowed, "of " + ", ".join(OPERATIONS))
 
     # -- operations --------------------------------------------------------------------
 
@@ -357,24 +330,6 @@ class AsyncBus(SyncBus):
         etree.SubElement(status, "code").text = code
         etree.SubElement(status, "message").text = message
 
-    def _fault(self, refusal: _Refusal) -> bytes:
-        envelope, body = self._envelope()
-        fault = etree.SubElement(body, f"{{{NS_SOAP11}}}Fault")
-        client_side = refusal.code != codes.SERVICE_UNAVAILABLE
-        etree.SubElement(fault, "faultcode").text = "soap-env:" + (
-            "Client" if client_side else "Server"
-        )
-        etree.SubElement(fault, "faultstring").text = refusal.message
-        detail = etree.SubElement(fault, "detail")
-        error = etree.SubElement(
-            detail, f"{{{NS_ASYNC_TYPES}}}AsyncChannelFault", nsmap={"types": NS_ASYNC_TYPES}
-        )
-        now = self._now().isoformat()
-        self._error_info(error, refusal.code, refusal.message, now)
-        for text in refusal.details:
-            self._error_info(etree.SubElement(error, "subError"), refusal.code, text, now)
-        return self._finish(envelope)
-
 
 def _operation_of(raw: bytes) -> str | None:
     try:
@@ -400,38 +355,16 @@ def install_async_channel(
     operation in ``extra``. Fault injection does not reach this channel (yet).
     """
     path = path if path.endswith("/") else path + "/"
-    schema_names = set(SCHEMA_FILES.values())
     limit = bus.config.max_body_bytes
     app.state.async_bus = bus
-
-    @app.get(path)
-    @app.get(path.rstrip("/"))
-    async def async_wsdl(request: Request) -> Response:
-        if "wsdl" not in {k.lower() for k in request.query_params}:
-            return Response("add ?wsdl for the service description\n", media_type="text/plain")
-        here = str(request.url.replace(query="")).encode()
-        body = _ADDRESS.sub(lambda m: m.group(1) + here + m.group(2), ASYNC_WSDL_PATH.read_bytes())
-        return Response(body, media_type=_XML)
-
-    @app.get(path + "{name}")
-    async def async_schema(name: str) -> Response:
-        if name not in schema_names:
-            return Response("not found\n", status_code=404, media_type="text/plain")
-        return Response((CONTRACT_DIR / name).read_bytes(), media_type=_XML)
+    install_contract_routes(app, path, ASYNC_WSDL_PATH, name_prefix="async_")
 
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def async_message(request: Request) -> Response:
         received_at, clock_time, started = datetime.now(UTC), admin.clock.now(), time.monotonic()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                break
-            chunks.append(chunk)
-        raw = b"".join(chunks)
-        if size > limit:
+        raw = await read_limited(request, limit)
+        if raw is None:
             raw, reply = b"", BusReply(413, b"", codes.INVALID_REQUEST)
         else:
             reply = await run_in_threadpool(bus.handle, raw)
@@ -454,4 +387,4 @@ def install_async_channel(
                 "operation": _operation_of(raw),
             },
         )
-        return Response(reply.body, status_code=reply.http_status, media_type=_XML)
+        return Response(reply.body, status_code=reply.http_status, media_type=XML_MEDIA_TYPE)

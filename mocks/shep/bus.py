@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -49,6 +50,12 @@ class _Refusal(Exception):
 
 
 class SyncBus:
+    """The synchronous channel; ``AsyncBus`` reuses its checks, signing and faults."""
+
+    fault_element: ClassVar[str] = f"{{{NS_TYPES}}}SendMessageFault1_SendMessageFault"
+    """The ``ErrorInfo`` element a fault's detail carries."""
+    types_namespace: ClassVar[str] = NS_TYPES
+
     def __init__(
         self,
         config: BusConfig,
@@ -71,11 +78,7 @@ class SyncBus:
             message_id = info.findtext("messageId")
             service_id = info.findtext("serviceId")
             sender_id = info.findtext("sender/senderId")
-            self._check_sender(sender_id or "", info.findtext("sender/password") or "")
-            try:
-                verify_envelope(envelope, self.config.trust_for(sender_id or ""))
-            except SignatureError as exc:
-                raise _Refusal(codes.SIGNATURE_INVALID, f"signature rejected: {exc}") from None
+            self._authenticate(envelope, sender_id or "", info.findtext("sender/password") or "")
             registry_key = self.config.services.get(service_id or "")
             registry = self.registries.get(registry_key) if registry_key else None
             if registry is None:
@@ -95,6 +98,15 @@ class SyncBus:
 
     def _parse(self, raw: bytes) -> tuple[etree._Element, etree._Element]:
         """The envelope and its validated SendMessage, or a refusal saying what is wrong."""
+        return self._parse_envelope(raw, {f"{{{NS_TYPES}}}SendMessage"}, "SendMessage")
+
+    def _parse_envelope(
+        self, raw: bytes, allowed: Collection[str], expected: str
+    ) -> tuple[etree._Element, etree._Element]:
+        """The envelope and its one validated operation (a tag in ``allowed``).
+
+        ``expected`` names the allowed operations in the refusal of any other Body.
+        """
         try:
             envelope = etree.fromstring(raw, _PARSER)
         except etree.XMLSyntaxError as exc:
@@ -103,8 +115,8 @@ class SyncBus:
             raise _Refusal(codes.INVALID_REQUEST, "not a SOAP 1.1 envelope")
         body = envelope.find(f"{{{NS_SOAP11}}}Body")
         children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
-        if len(children) != 1 or children[0].tag != f"{{{NS_TYPES}}}SendMessage":
-            raise _Refusal(codes.INVALID_REQUEST, "the Body must hold exactly one SendMessage")
+        if len(children) != 1 or children[0].tag not in allowed:
+            raise _Refusal(codes.INVALID_REQUEST, f"the Body must hold exactly one {expected}")
         schema = bus_schema()
         if not schema.validate(children[0]):
             errors = [f"line {e.line}: {e.message}" for e in schema.error_log]
@@ -114,6 +126,14 @@ class SyncBus:
                 errors[:_MAX_SUB_ERRORS],
             )
         return envelope, children[0]
+
+    def _authenticate(self, envelope: etree._Element, sender_id: str, password: str) -> None:
+        """Refuse an unknown sender, a wrong password or a Body not signed by the sender."""
+        self._check_sender(sender_id, password)
+        try:
+            verify_envelope(envelope, self.config.trust_for(sender_id))
+        except SignatureError as exc:
+            raise _Refusal(codes.SIGNATURE_INVALID, f"signature rejected: {exc}") from None
 
     def _check_sender(self, sender_id: str, password: str) -> None:
         account = self.config.senders.get(sender_id)
@@ -162,9 +182,7 @@ class SyncBus:
         )
         etree.SubElement(fault, "faultstring").text = refusal.message
         detail = etree.SubElement(fault, "detail")
-        error = etree.SubElement(
-            detail, f"{{{NS_TYPES}}}SendMessageFault1_SendMessageFault", nsmap={"types": NS_TYPES}
-        )
+        error = etree.SubElement(detail, self.fault_element, nsmap={"types": self.types_namespace})
         now = self._now().isoformat()
         self._error_info(error, refusal.code, refusal.message, now)
         for text in refusal.details:
