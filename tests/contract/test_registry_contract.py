@@ -85,7 +85,7 @@ def payloads(raw: bytes) -> list[etree._Element]:
         assert schema.validate(error), schema.error_log
         return []
     assert schema.validate(content), schema.error_log
-    found = content.findall("*/*/data/*")
+    found: list[etree._Element] = list(content.findall("*/*/data/*"))
     for payload in found:
         # Lax processing skips what it does not know: insist that it knew the payload.
         assert etree.QName(payload).namespace in PAYLOAD_NAMESPACES, payload.tag

@@ -112,7 +112,7 @@ def check_message(raw: bytes, expected: str) -> etree._Element:
 
 
 def check_exchange(entry: JournalEntry) -> str:
-    operation = etree.QName(body_of(entry.request)).localname
+    operation = str(etree.QName(body_of(entry.request)).localname)
     assert operation in OPERATIONS
     check_message(entry.request, operation)
     if entry.status_code == codes.SUCCESS:

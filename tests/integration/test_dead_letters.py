@@ -31,7 +31,7 @@ async def test_poison_task_is_dead_lettered_after_the_delivery_limit(harness: Ha
 
     async def failed() -> bool:
         tasks = (await h.plan(plan_id))["tasks"]
-        return next(t for t in tasks if t["agency"] == "health")["state"] == "failed"
+        return bool(next(t for t in tasks if t["agency"] == "health")["state"] == "failed")
 
     await eventually(failed)
     assert await queue.get(fail=False) is None  # gone from the work queue, not redelivered

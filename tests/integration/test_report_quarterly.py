@@ -213,7 +213,7 @@ def _moment(value: Any) -> datetime:
 def _day(value: Any) -> date | None:
     if value is None:
         return None
-    return date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _data(value: Any) -> dict[str, Any]:
@@ -222,7 +222,9 @@ def _data(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
-async def recompute(engine: AsyncEngine, centre: str, start: datetime, end: datetime) -> dict:
+async def recompute(
+    engine: AsyncEngine, centre: str, start: datetime, end: datetime
+) -> dict[str, Any]:
     """Figures per agency from the raw tables, by a path that shares nothing with the report."""
     cal = default_calendar()
     async with engine.connect() as conn:
@@ -291,8 +293,9 @@ async def recompute(engine: AsyncEngine, centre: str, start: datetime, end: date
         kinds: list[str] = []
         if breached(routing_due, stop(delivered and delivered["at"], cancel_at)):
             kinds.append("routing")
-        if due_dates[task_id] is not None:
-            due = datetime.combine(due_dates[task_id], time(23, 59, 59), tzinfo=ALMATY)
+        due_day = due_dates[task_id]
+        if due_day is not None:
+            due = datetime.combine(due_day, time(23, 59, 59), tzinfo=ALMATY)
             answer = first(seen, "agency_report")
             while answer and answer["to_state"] not in ("reported", "rejected_by_agency"):
                 answer = first(seen, "agency_report", after=answer["at"])

@@ -95,7 +95,7 @@ async def test_stopped_agency_crosses_warning_and_breach_then_gets_its_task(
 
         async def housing_delivered() -> bool:
             tasks = (await h.plan(plan_id))["tasks"]
-            return next(t for t in tasks if t["agency"] == "housing")["state"] == "delivered"
+            return bool(next(t for t in tasks if t["agency"] == "housing")["state"] == "delivered")
 
         await eventually(housing_delivered, timeout=15)
         plan = await h.plan(plan_id)

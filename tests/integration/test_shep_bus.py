@@ -109,6 +109,7 @@ async def test_a_person_is_found_with_documents_and_registration(
     assert person.birth_date == expected.birth_date
     assert person.sex == expected.sex
     assert person.identity_document.number == expected.document.number
+    assert person.permanent_address is not None and expected.permanent_address is not None
     assert person.permanent_address.street == expected.permanent_address.street
     assert person.temporary_address is None
     assert not person.deceased

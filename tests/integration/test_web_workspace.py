@@ -130,7 +130,7 @@ async def test_plan_list_masks_iins_and_puts_the_most_urgent_first(harness: Harn
     await h.take("housing", 1)
 
     async def delivered() -> bool:
-        return (await h.plan(calm))["tasks"][0]["state"] == "delivered"
+        return bool((await h.plan(calm))["tasks"][0]["state"] == "delivered")
 
     await eventually(delivered)
     # Past the routing limit: the housing plan was never delivered, so it is breached.
@@ -352,7 +352,7 @@ async def test_a_head_replays_a_dead_lettered_assignment(harness: Harness) -> No
     assert message["message_id"] != old_message
 
     async def dispatched() -> bool:
-        return (await h.plan(plan_id))["tasks"][0]["state"] == "dispatched"
+        return bool((await h.plan(plan_id))["tasks"][0]["state"] == "dispatched")
 
     await eventually(dispatched)
     plan = await h.plan(plan_id)

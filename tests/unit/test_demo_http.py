@@ -20,7 +20,7 @@ API = "http://gw.test"
 def _plan(state: str, status: str = "active") -> dict[str, Any]:
     now = datetime(2026, 11, 20, 10, tzinfo=UTC).isoformat()
     iin = next_valid_iin(datetime(1990, 1, 1).date(), "female", 1)
-    tasks = [
+    tasks: list[dict[str, Any]] = [
         {
             "id": f"task-{code}",
             "seq": i,
