@@ -19,7 +19,7 @@ from lxml import etree
 from adapters.shep import _zeep
 from adapters.shep.client import SyncChannelClient
 from adapters.shep.errors import ShepError, ShepNotFound
-from contracts.shep import CONTRACT_DIR, ServiceDefinition, bus_schema, service_by_key
+from contracts.shep import CONTRACT_DIR, ServiceDefinition, contract_errors, service_by_key
 
 __all__ = ["RecordedPerson", "RegistryService"]
 
@@ -84,9 +84,10 @@ class RegistryService:
                 f"expected one {name} in the answer, got {len(nodes)}",
                 message_id=answer.message_id,
             )
-        if not bus_schema().validate(nodes[0]):
+        errors = contract_errors(nodes[0])
+        if errors:
             raise ShepError(
-                f"the registry's answer breaks the contract: {bus_schema().error_log.last_error}",
+                f"the registry's answer breaks the contract: {errors[-1]}",
                 message_id=answer.message_id,
             )
         return self._response.parse(nodes[0], self._schema)

@@ -8,6 +8,7 @@ at once and by the contract tests.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -113,6 +114,24 @@ def service_by_key(key: str, path: Path = SERVICES_PATH) -> ServiceDefinition:
         if service.key == key:
             return service
     raise KeyError(f"no bus service with key {key!r} in {path}")
+
+
+_SCHEMA_LOCK = threading.Lock()
+
+
+def contract_errors(element: etree._Element) -> list[str]:
+    """Why `element` breaks the bus contract; empty when it does not.
+
+    Use this, not `bus_schema().validate`, from code that may run in several threads
+    (the mock bus answers in a thread pool): an lxml schema keeps its error log on the
+    object, and libxml2's schema compiler must not run twice at once — concurrent first
+    use was seen to corrupt it, failing every later validation in the process.
+    """
+    with _SCHEMA_LOCK:
+        schema = bus_schema()
+        if schema.validate(element):
+            return []
+        return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
 @cache

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from adapters.shep.wsse import NS_SOAP11, SignatureError, sign_envelope, verify_envelope
-from contracts.shep import NS_TYPES, bus_schema, codes
+from contracts.shep import NS_TYPES, codes, contract_errors
 from gateway.clock import Clock, SystemClock
 from mocks.shep.config import BusConfig
 from mocks.shep.registries import Registry, RegistryFault
@@ -117,9 +117,8 @@ class SyncBus:
         children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
         if len(children) != 1 or children[0].tag not in allowed:
             raise _Refusal(codes.INVALID_REQUEST, f"the Body must hold exactly one {expected}")
-        schema = bus_schema()
-        if not schema.validate(children[0]):
-            errors = [f"line {e.line}: {e.message}" for e in schema.error_log]
+        errors = contract_errors(children[0])
+        if errors:
             raise _Refusal(
                 codes.INVALID_REQUEST,
                 "the request does not match the contract",
