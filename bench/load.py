@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
+from contracts.iin import next_valid_iin
 from contracts.plans import PlanView, TaskState
-from gateway.iin import next_valid_iin
 
 LIST_PAGE = 500  # the list endpoint's maximum page
 HTTP_TIMEOUT_SECONDS = 30.0

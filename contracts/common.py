@@ -1,6 +1,6 @@
 """Field types shared by every wire contract.
 
-The IIN check lives in `gateway.iin` (pure code); here it becomes a pydantic type so
+The IIN check lives in `contracts.iin` (pure code); here it becomes a pydantic type so
 that every model that carries an IIN rejects a bad one with the field's name attached.
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 IIN = Annotated[
     str,

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.clock import SystemClock
 from gateway.agencies import Agencies
 from gateway.auth import ClientKind
-from gateway.clock import SystemClock
 from gateway.services.clients import add_client, authenticate
 from gateway.services.staff import StaffRole, add_staff, authenticate_staff, hash_password
 from gateway.store.tables import staff_users

@@ -205,9 +205,9 @@ def clients_add(
     scope: Annotated[str | None, typer.Option(help="The centre's or agency's code.")] = None,
 ) -> None:
     """Register a calling system; prints its API key once."""
+    from contracts.clock import SystemClock
     from gateway.agencies import load_agencies
     from gateway.auth import ClientKind
-    from gateway.clock import SystemClock
     from gateway.errors import GatewayError
     from gateway.services.clients import add_client
     from gateway.store.engine import open_engine
@@ -327,13 +327,22 @@ def demo(
     raise typer.Exit(asyncio.run(run_demo(api_url, api_key, DEMO_CENTRE, timeout)))
 
 
-def _mount_mock_agencies() -> None:
-    from mocks.agencies.cli import app as agencies_app
+@mocks_app.command(
+    "agencies",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def mocks_agencies(ctx: typer.Context) -> None:
+    """The mock state bodies' systems over AMQP: `python -m mocks.agencies` (see its --help).
 
-    mocks_app.add_typer(agencies_app, name="agencies", help="Mock state bodies' systems over AMQP.")
+    Run as a separate program, never imported: a mock is another organisation's system
+    and shares only `contracts/` with the gateway.
+    """
+    import subprocess
+    import sys
 
-
-_mount_mock_agencies()
+    code = subprocess.call([sys.executable, "-m", "mocks.agencies", *ctx.args])
+    raise typer.Exit(code)
 
 
 def _mount_reports() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.clock import Clock
+from contracts.clock import Clock
 from gateway.services import timeline
 from gateway.store.tables import deadlines
 

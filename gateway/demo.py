@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from contracts.agencies import Agency
+from contracts.iin import next_valid_iin
 from contracts.plans import (
     DeadlineKind,
     DeadlineState,
@@ -36,7 +37,6 @@ from contracts.plans import (
     TaskState,
     TaskView,
 )
-from gateway.iin import next_valid_iin
 
 POLL_SECONDS = 0.5
 HTTP_TIMEOUT_SECONDS = 10.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from gateway.iin import mask_iin
+from contracts.iin import mask_iin
 
 _IIN_LIKE = re.compile(r"(?<!\d)\d{12}(?!\d)")
 

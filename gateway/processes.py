@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.agencies import load_agencies
+
 MOCK_STATE = Path(".gateway") / "mocks"
 
 
@@ -64,10 +66,10 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
         procs.append(
             _python(
                 "-m",
-                "gateway",
-                "mocks",
-                "agencies",
+                "mocks.agencies",
                 "run",
+                "--agencies",
+                ",".join(load_agencies().enabled_codes()),
                 "--work-seconds",
                 str(options.work_seconds),
                 "--reject-rate",

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from contracts.amqp import Topology
+from contracts.clock import Clock, SystemClock
 from gateway import deadline_watcher
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
@@ -25,8 +27,6 @@ from gateway.broker.connection import connect
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
-from gateway.broker.topology import Topology
-from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.services.context import Context
 from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway

@@ -23,21 +23,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from contracts.clock import ALMATY, to_almaty
+
 __all__ = [
-    "ALMATY",
     "ENV_EXTRA_TRANSFERS",
     "Transfer",
     "WorkingCalendar",
     "default_calendar",
     "load_transfers",
-    "to_almaty",
 ]
 
-ALMATY: ZoneInfo = ZoneInfo("Asia/Almaty")
 
 #: Name of the environment variable pointing at an operator-maintained JSON file
 #: with extra decrees; kept outside the package so a new year's decree does not
@@ -207,17 +205,6 @@ class WorkingCalendar:
             days_off=frozenset((package_off | ours_off) - ours_working),
             working_days=frozenset((package_working - ours_off) | ours_working),
         )
-
-
-def to_almaty(moment: datetime) -> datetime:
-    """Almaty wall time of ``moment``; naive values are taken as Almaty time.
-
-    Clients of Kazakh state systems send local times without an offset far
-    more often than UTC ones, so naive means Almaty rather than UTC.
-    """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=ALMATY)
-    return moment.astimezone(ALMATY)
 
 
 def load_transfers(path: Path | None = None) -> list[Transfer]:

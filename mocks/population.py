@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
-from gateway.iin import Sex, next_valid_iin
+from contracts.iin import Sex, next_valid_iin
 
 __all__ = [
     "BIRTH_RECORDS_FROM",

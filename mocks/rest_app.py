@@ -17,9 +17,44 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.api.problems import field_path, problem
-
 __all__ = ["IdempotentState", "Refused", "idempotent", "install_problem_handlers"]
+
+PROBLEM = "application/problem+json"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    instance: str | None = None,
+) -> JSONResponse:
+    """An RFC 9457 problem as the real portal and Kandas system answer one.
+
+    The mocks write their own rather than share the gateway's: they stand for other
+    organisations' systems, whose error documents the gateway must parse, not produce.
+    """
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as a dotted path: `members[0].iin`."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part in ("body", "query", "path", "header") and not parts:
+            continue
+        elif isinstance(part, str) and "[" not in part and "(" not in part:
+            parts.append(f".{part}" if parts else part)
+    return "".join(parts) or "body"
 
 
 class Refused(Exception):

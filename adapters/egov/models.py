@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 Iin = Annotated[str, AfterValidator(check_iin)]
 

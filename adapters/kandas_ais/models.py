@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 Iin = Annotated[str, AfterValidator(check_iin)]
 ServiceCode = Annotated[int, Field(ge=1, le=25)]

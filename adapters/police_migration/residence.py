@@ -22,9 +22,8 @@ from typing import Literal, Protocol
 
 from adapters.http_discipline import UpstreamNotFound
 from adapters.shep.errors import ShepNotFound
-from gateway.clock import Clock, SystemClock
-from gateway.iin import check_iin
-from gateway.workdays import to_almaty
+from contracts.clock import Clock, SystemClock, to_almaty
+from contracts.iin import check_iin
 
 __all__ = [
     "PoliceResidenceChecker",

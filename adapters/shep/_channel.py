@@ -38,8 +38,8 @@ from adapters.shep.errors import (
     ShepUnavailable,
 )
 from adapters.shep.wsse import BodySignature, SignatureError, Signer, TrustStore
+from contracts.clock import Clock, SystemClock
 from contracts.shep import codes
-from gateway.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from adapters.shep.client import ShepSettings

@@ -29,8 +29,8 @@ from zeep.wsdl import Document
 
 from adapters.shep import _zeep
 from adapters.shep._channel import ShepChannelClient, raise_for_code
-from adapters.shep.client import ALMATY
 from adapters.shep.errors import ShepUnavailable
+from contracts.clock import ALMATY
 from contracts.shep import ASYNC_WSDL_PATH, NS_ASYNC_INTERFACES, NS_ASYNC_TYPES, codes
 
 __all__ = [

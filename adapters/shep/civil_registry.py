@@ -22,7 +22,7 @@ from adapters.shep._registry import (
 )
 from adapters.shep.client import SyncChannelClient
 from adapters.shep.errors import ShepError
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 __all__ = ["BirthRecord", "CivilRegistryClient", "DeathRecord", "MarriageRecord"]
 

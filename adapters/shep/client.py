@@ -19,20 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 from zeep.wsdl import Document
 
 from adapters.shep import _zeep
 from adapters.shep._channel import ShepChannelClient, raise_for_code
+from contracts.clock import ALMATY
 from contracts.shep import NS_INTERFACES, NS_TYPES, WSDL_PATH
 
 __all__ = ["ShepSettings", "SyncAnswer", "SyncChannelClient", "wsdl_document"]
 
 log = logging.getLogger(__name__)
 
-ALMATY = ZoneInfo("Asia/Almaty")
+
 _BINDING = f"{{{NS_INTERFACES}}}SyncChannelHttpBinding"
 _FAULT_ELEMENT = f"{{{NS_TYPES}}}SendMessageFault1_SendMessageFault"
 

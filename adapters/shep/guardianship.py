@@ -14,7 +14,7 @@ from typing import Any, Literal
 from adapters.shep._registry import RecordedPerson, RegistryService, recorded_person
 from adapters.shep.client import SyncChannelClient
 from adapters.shep.errors import ShepError
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 __all__ = ["GuardianshipClient", "GuardianshipDecision"]
 

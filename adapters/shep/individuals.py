@@ -15,8 +15,8 @@ from typing import Any, Literal
 from adapters.shep._registry import RegistryService
 from adapters.shep.client import SyncChannelClient
 from adapters.shep.errors import ShepError
+from contracts.iin import check_iin
 from contracts.shep import ServiceDefinition
-from gateway.iin import check_iin
 
 __all__ = ["Address", "IdentityDocument", "IndividualsClient", "Person"]
 
@@ -91,7 +91,7 @@ class IndividualsClient:
     async def person_by_iin(self, iin: str, *, correlation_id: str | None = None) -> Person | None:
         """The person, or None when the registry has no one with this IIN.
 
-        A malformed IIN raises ``gateway.iin.InvalidIIN`` before anything is sent: the
+        A malformed IIN raises ``contracts.iin.InvalidIIN`` before anything is sent: the
         registry would only answer "not found", which would hide the typo.
         """
         check_iin(iin)

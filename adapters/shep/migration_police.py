@@ -18,7 +18,7 @@ from typing import Literal
 from adapters.shep._registry import RegistryService
 from adapters.shep.client import SyncChannelClient
 from adapters.shep.errors import ShepError
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 __all__ = ["MigrationPoliceClient", "ResidenceRegistration"]
 

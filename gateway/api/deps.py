@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.clock import Clock
 from gateway.auth import Caller
-from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.services.clients import authenticate
 from gateway.services.context import Context

@@ -17,10 +17,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from adapters.shep import Person
+from contracts.iin import InvalidIIN, check_iin
 from gateway.api.deps import CallerDep, State
 from gateway.auth import Caller, ClientKind
 from gateway.errors import Forbidden, InvalidInput
-from gateway.iin import InvalidIIN, check_iin
 from gateway.services import timeline
 from gateway.services.registry_lookup import (
     FamilyView,

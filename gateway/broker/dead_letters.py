@@ -16,9 +16,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
-from gateway.clock import Clock
 from gateway.domain.task_lifecycle import InvalidTransition, TaskEvent, next_state
 from gateway.services import timeline
 from gateway.services.context import Context

@@ -17,10 +17,10 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnec
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.amqp import persistent_message
+from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
-from gateway.broker.topology import persistent_message
-from gateway.clock import Clock
 from gateway.store.engine import is_sqlite
 from gateway.store.tables import events, outbox, tasks
 

@@ -15,9 +15,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
+from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
-from gateway.broker.topology import STATUS_ROUTING_KEY, persistent_message
-from gateway.clock import Clock
 from gateway.errors import NotFound
 from gateway.keyed_locks import KeyedLocks
 from gateway.services import tasks

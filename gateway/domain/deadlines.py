@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from contracts.clock import ALMATY
 from contracts.plans import DeadlineKind, DeadlineState
-from gateway.workdays import ALMATY, WorkingCalendar
+from gateway.workdays import WorkingCalendar
 
 ROUTING_WORKING_DAYS = 2  # order 192 p.9: send the plan to the bodies
 REVIEW_WORKING_DAYS = 2  # p.11: check a body's report and mark the activity

@@ -40,7 +40,7 @@ def quarterly(
     ] = None,
 ) -> None:
     """The quarterly monitoring report of a centre: figures per body and the conclusion."""
-    from gateway.clock import SystemClock
+    from contracts.clock import SystemClock
     from gateway.reports import export
     from gateway.reports.chart import report_chart_svg
     from gateway.reports.quarter import QuarterError, parse_quarter
@@ -99,7 +99,7 @@ def digest_send(
     ] = False,
 ) -> None:
     """Build today's escalation digests and send them now (working day or not)."""
-    from gateway.clock import SystemClock
+    from contracts.clock import SystemClock
     from gateway.reports.digest import send_digests
     from gateway.reports.mail import ConsoleSender, load_recipients, sender_from_settings
     from gateway.store.engine import open_engine

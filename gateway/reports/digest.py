@@ -23,12 +23,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.clock import ALMATY, Clock, to_almaty
 from gateway.agencies import Agencies, load_agencies
-from gateway.clock import Clock
 from gateway.reports.mail import DigestSender, recipients_for
 from gateway.reports.quarterly import agency_name_ru
 from gateway.store.tables import deadlines, plans, tasks
-from gateway.workdays import ALMATY, WorkingCalendar, default_calendar, to_almaty
+from gateway.workdays import WorkingCalendar, default_calendar
 
 log = logging.getLogger("gateway.digest")
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contracts.clock import to_almaty
 from gateway.reports.conclusion import number_ru
 from gateway.reports.family_card import DIRECTION_RU
 from gateway.reports.quarterly import AgencyFigures, QuarterlyReport
-from gateway.workdays import to_almaty
 
 Cell = str | int | float | None
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from gateway.workdays import ALMATY, to_almaty
+from contracts.clock import ALMATY, to_almaty
 
 _PATTERN = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
 _ROMAN = ("I", "II", "III", "IV")

@@ -57,11 +57,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.clock import to_almaty
 from gateway.agencies import Agencies, load_agencies
 from gateway.reports.family_card import FamilyCardSource, StatusChange
 from gateway.reports.quarter import Quarter
 from gateway.store.tables import deadlines, events, plans, tasks
-from gateway.workdays import WorkingCalendar, default_calendar, to_almaty
+from gateway.workdays import WorkingCalendar, default_calendar
 
 BREACH_KINDS = ("routing", "review", "due_date")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.amqp import Topology
 from gateway.agencies import Agencies
-from gateway.broker.topology import Topology
 from gateway.workdays import WorkingCalendar
 
 

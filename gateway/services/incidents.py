@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.clock import to_almaty
 from contracts.messages import (
     MessageType,
     TaskAssignedEnvelope,
@@ -43,7 +44,6 @@ from gateway.services import outbox, timeline
 from gateway.services.context import Context
 from gateway.services.plans import load_plan_for
 from gateway.store.tables import incidents, plans, tasks
-from gateway.workdays import to_almaty
 
 _ENVELOPES: dict[str, type[BaseModel]] = {
     MessageType.task_assigned.value: TaskAssignedEnvelope,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.clock import to_almaty
 from contracts.plans import (
     DeadlineKind,
     DeadlineView,
@@ -27,7 +28,6 @@ from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden, NotFound
 from gateway.services.plans import load_plan_for
 from gateway.store.tables import deadlines, events, plans, tasks
-from gateway.workdays import to_almaty
 
 
 def local(moment: datetime | None) -> datetime | None:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.clock import ALMATY
 from contracts.messages import (
     MessageType,
     ReportStatus,
@@ -33,7 +34,6 @@ from gateway.services import deadline_store, outbox, timeline
 from gateway.services.context import Context
 from gateway.services.plans import load_plan_for
 from gateway.store.tables import inbox, plans, tasks
-from gateway.workdays import ALMATY
 
 GATEWAY_ACTOR = "gateway"
 

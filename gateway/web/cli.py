@@ -26,7 +26,7 @@ def staff_add(
     ] = None,
 ) -> None:
     """Add a staff member who signs in at /web/login."""
-    from gateway.clock import SystemClock
+    from contracts.clock import SystemClock
     from gateway.errors import GatewayError
     from gateway.services.staff import StaffRole, add_staff
     from gateway.store.engine import open_engine

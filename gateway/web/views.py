@@ -16,16 +16,16 @@ from typing import Any
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.clock import to_almaty
+from contracts.iin import mask_iin
 from contracts.plans import DeadlineState, EventView, PlanStatus, PlanView, TaskState
 from gateway.agencies import Agencies
 from gateway.auth import Caller
 from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden
-from gateway.iin import mask_iin
 from gateway.services.queries import PlanFilter
 from gateway.store.tables import deadlines, plans, tasks
 from gateway.web.i18n import translate
-from gateway.workdays import to_almaty
 
 SEVERITY = {DeadlineState.on_time: 0, DeadlineState.at_risk: 1, DeadlineState.breached: 2}
 BY_SEVERITY = {value: key for key, value in SEVERITY.items()}

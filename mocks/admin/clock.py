@@ -28,7 +28,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 class MockClock:
-    """Satisfies ``gateway.clock.Clock``; safe to read from the server's worker threads."""
+    """Satisfies ``contracts.clock.Clock``; safe to read from the server's worker threads."""
 
     def __init__(self, real: Callable[[], datetime] | None = None) -> None:
         self._real = real or (lambda: datetime.now(UTC))

@@ -22,13 +22,13 @@ from aio_pika.abc import (
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
+from contracts.amqp import Topology
 from contracts.messages import TaskAssignedEnvelope
-from gateway.broker.topology import Topology
-from gateway.keyed_locks import KeyedLocks
 from mocks.agencies.admin_api import AgenciesAdmin, BodyFault, BodyFaultKind
 from mocks.agencies.broker import ensure_topology
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.inbound import Unreadable, parse
+from mocks.agencies.message_gate import MessageGate
 from mocks.agencies.plan import TaskOverride, WorkPlan
 from mocks.agencies.reports import Reporter
 from mocks.agencies.scheduler import Scheduler
@@ -69,7 +69,7 @@ class MockAgency:
         self._topology = topology
         self._plan = WorkPlan(behaviour, code)
         self._prefetch = prefetch
-        self._per_message = KeyedLocks()
+        self._per_message = MessageGate()
         self._inflight: set[asyncio.Task[object]] = set()
         self._store: AgencyStore | None = None
         self._channels: list[AbstractChannel] = []
@@ -194,7 +194,7 @@ class MockAgency:
                 self._plan.override(envelope.payload.task_id, _override(fault))
 
         message_id = str(envelope.message_id)
-        async with self._per_message.hold(message_id):
+        async with self._per_message.one_copy(message_id):
             acceptance = await store.accept(envelope)
             delivered = await reporter.deliver_in_order(acceptance.owed)
         if not delivered:

@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractConnection, AbstractRobustConnection
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelPreconditionFailed
 from yarl import URL
 
-from gateway.broker.topology import Topology
+from contracts.amqp import Topology
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from aio_pika.abc import AbstractExchange
 
+from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
 from contracts.messages import MessageType, StatusEnvelope, StatusReport
-from gateway.broker.topology import STATUS_ROUTING_KEY, persistent_message
 from mocks.agencies.store import AgencyStore, PlannedReport
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from gateway.broker.topology import Topology, agency_codes
+from contracts.amqp import Topology, agency_codes
 from mocks.agencies.admin_api import AgenciesAdmin, serve_admin
 from mocks.agencies.agency import MockAgency
 from mocks.agencies.broker import connect_with_retry, describe

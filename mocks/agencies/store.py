@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from contracts.messages import (
     TaskCancelledEnvelope,
     TaskReturnedEnvelope,
 )
-from gateway.ids import new_uuid
 from mocks.agencies import wording
 from mocks.agencies.plan import Step, WorkPlan
 from mocks.agencies.schema import Effect, open_database
@@ -296,7 +296,7 @@ class AgencyStore:
         reason: str | None = None,
     ) -> PlannedReport:
         report = PlannedReport(
-            message_id=str(new_uuid()),
+            message_id=str(uuid.uuid4()),
             task_id=task_id,
             plan_id=plan_id,
             status=status,

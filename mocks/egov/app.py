@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from gateway.clock import Clock
-from gateway.workdays import WorkingCalendar, default_calendar
+from contracts.clock import Clock
 from mocks.admin import MockAdmin, install_admin
+from mocks.egov.calendar import PortalCalendar
 from mocks.egov.models import (
     NEXT_STATUSES,
     Appeal,
@@ -65,13 +65,13 @@ class EgovState(IdempotentState):
         clock: Clock,
         *,
         register: ServiceRegister | None = None,
-        calendar: WorkingCalendar | None = None,
+        calendar: PortalCalendar | None = None,
     ) -> None:
         super().__init__()
         self.population = population
         self.clock = clock
         self.register = register or load_register()
-        self.calendar = calendar or default_calendar()
+        self.calendar = calendar or PortalCalendar()
         self.appeals: dict[str, Appeal] = {}
         self.cabinet: list[CabinetNotification] = []
         self.sms: list[Sms] = []
@@ -223,7 +223,7 @@ def create_app(
     admin: MockAdmin | None = None,
     *,
     register: ServiceRegister | None = None,
-    calendar: WorkingCalendar | None = None,
+    calendar: PortalCalendar | None = None,
 ) -> FastAPI:
     """The mock portal answering for ``population``; ``admin`` shares faults and clock."""
     admin = admin or MockAdmin()

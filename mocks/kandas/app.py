@@ -20,8 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from gateway.clock import Clock
-from gateway.workdays import to_almaty
+from contracts.clock import Clock, to_almaty
 from mocks.admin import MockAdmin, install_admin
 from mocks.kandas.models import (
     Member,

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from gateway.iin import check_iin
+from contracts.iin import check_iin
 
 Iin = Annotated[str, AfterValidator(check_iin)]
 

@@ -37,12 +37,12 @@ from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
 from adapters.shep.wsse import NS_SOAP11
+from contracts.clock import Clock
 from contracts.shep import (
     ASYNC_WSDL_PATH,
     NS_ASYNC_TYPES,
     codes,
 )
-from gateway.clock import Clock
 from mocks.admin import MockAdmin
 from mocks.shep.bus import BusReply, SyncBus, _Refusal
 from mocks.shep.config import BusConfig

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from adapters.shep.wsse import NS_SOAP11, SignatureError, sign_envelope, verify_envelope
+from contracts.clock import Clock, SystemClock
 from contracts.shep import NS_TYPES, codes, contract_errors
-from gateway.clock import Clock, SystemClock
 from mocks.shep.config import BusConfig
 from mocks.shep.registries import Registry, RegistryFault
 

@@ -20,8 +20,8 @@ from typing import Protocol
 
 from lxml import etree
 
+from contracts.iin import InvalidIIN, check_iin
 from contracts.shep import EOPEKA_NS, GBDFL_NS, MIGRATION_NS, SUPREME_COURT_NS, ZAGS_NS, codes
-from gateway.iin import InvalidIIN, check_iin
 from mocks.population import (
     Address,
     AdoptionDecision,

@@ -7,8 +7,8 @@ from pathlib import Path
 import aio_pika
 import pytest
 
+from contracts.amqp import Topology
 from gateway.agencies import load_agencies
-from gateway.broker.topology import Topology
 from tests.conftest import AMQP_URL
 from tests.e2e.system import System
 

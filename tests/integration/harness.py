@@ -19,6 +19,9 @@ import httpx
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.amqp import STATUS_ROUTING_KEY, Topology, persistent_message
+from contracts.clock import ManualClock
+from contracts.iin import next_valid_iin
 from contracts.messages import ReportStatus, StatusEnvelope, StatusReport
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
@@ -27,11 +30,8 @@ from gateway.auth import ClientKind
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
-from gateway.broker.topology import STATUS_ROUTING_KEY, Topology, persistent_message
-from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.ids import new_uuid
-from gateway.iin import next_valid_iin
 from gateway.services.clients import add_client
 from gateway.services.context import Context
 from gateway.workdays import default_calendar

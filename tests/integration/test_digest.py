@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from contracts.amqp import Topology
 from contracts.messages import ReportStatus
 from gateway.agencies import load_agencies
-from gateway.broker.topology import Topology
 from gateway.deadline_watcher import scan
 from gateway.reports.digest import build_digests, send_digests
 from gateway.reports.mail import FileSender

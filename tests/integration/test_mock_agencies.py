@@ -20,6 +20,8 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
+from contracts.amqp import Topology, persistent_message
+from contracts.iin import next_valid_iin
 from contracts.messages import (
     Beneficiary,
     ReportStatus,
@@ -31,9 +33,7 @@ from contracts.messages import (
     TaskReturned,
     TaskReturnedEnvelope,
 )
-from gateway.broker.topology import Topology, persistent_message
 from gateway.ids import new_uuid
-from gateway.iin import next_valid_iin
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.journal import count_taken, journal
 from mocks.agencies.plan import Step, WorkPlan

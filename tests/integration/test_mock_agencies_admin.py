@@ -19,8 +19,8 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from contracts.amqp import Topology
 from contracts.messages import ReportStatus, StatusEnvelope
-from gateway.broker.topology import Topology
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.journal import count_taken
 from mocks.agencies.runner import run_agencies

@@ -28,12 +28,12 @@ from adapters.shep import (
     TrustStore,
 )
 from adapters.shep.wsse import RsaSigner, generate_rsa_credentials
+from contracts.amqp import Topology
+from contracts.clock import ManualClock
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
 from gateway.auth import ClientKind
-from gateway.broker.topology import Topology
-from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.services.clients import add_client
 from gateway.services.context import Context

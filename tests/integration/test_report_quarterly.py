@@ -23,20 +23,21 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from contracts.amqp import Topology
+from contracts.clock import ALMATY
+from contracts.iin import next_valid_iin
 from contracts.messages import ReportStatus, StatusReport
 from contracts.plans import PlanSubmission, ReviewDecision
 from gateway.agencies import load_agencies
 from gateway.auth import Caller, ClientKind
-from gateway.broker.topology import Topology
 from gateway.deadline_watcher import scan
-from gateway.iin import next_valid_iin
 from gateway.reports.quarter import parse_quarter
 from gateway.reports.quarterly import build_quarterly_report
 from gateway.services.context import Context
 from gateway.services.plans import cancel_plan, submit_plan
 from gateway.services.tasks import apply_report, review_task
 from gateway.store.tables import tasks
-from gateway.workdays import ALMATY, default_calendar
+from gateway.workdays import default_calendar
 from mocks.family_card import MockFamilyCard, changes_for
 
 pytestmark = pytest.mark.integration

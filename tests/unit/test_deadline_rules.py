@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from contracts.clock import ALMATY
 from contracts.plans import DeadlineKind, DeadlineState
 from gateway.domain import deadlines as rules
-from gateway.workdays import ALMATY, default_calendar
+from gateway.workdays import default_calendar
 
 CAL = default_calendar()
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
+from contracts.iin import next_valid_iin
 from gateway import demo
 from gateway.agencies import load_agencies
-from gateway.iin import next_valid_iin
 
 API = "http://gw.test"
 

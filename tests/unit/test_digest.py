@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gateway.clock import ManualClock
+from contracts.clock import ALMATY, ManualClock
 from gateway.config import Settings
 from gateway.reports import digest as digest_module
 from gateway.reports.digest import Digest, Escalation, group_digests, next_run, run_daily
@@ -26,7 +26,7 @@ from gateway.reports.mail import (
     outbox_name,
     sender_from_settings,
 )
-from gateway.workdays import ALMATY, default_calendar
+from gateway.workdays import default_calendar
 
 NOW = datetime(2026, 7, 8, 9, 0, tzinfo=ALMATY)
 
@@ -284,8 +284,8 @@ async def test_run_daily_keeps_going_after_a_failed_send(monkeypatch: pytest.Mon
 
 
 def test_runtime_knows_the_digest_component(tmp_path: Path) -> None:
+    from contracts.clock import SystemClock
     from gateway import runtime
-    from gateway.clock import SystemClock
 
     assert "digest" in runtime.COMPONENTS
     worker = runtime._digest_worker(Settings(digest_sender="console"), None, SystemClock())  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from gateway.iin import (
+from contracts.iin import (
     InvalidIIN,
     birth_date,
     check_iin,

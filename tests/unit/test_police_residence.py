@@ -15,7 +15,7 @@ from adapters.police_migration import (
     same_region,
 )
 from adapters.shep.errors import ShepNotFound, ShepUnavailable
-from gateway.clock import ManualClock
+from contracts.clock import ManualClock
 
 IIN = "850312300012"
 

@@ -10,13 +10,13 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
+from contracts.clock import ALMATY
 from gateway.reports import export
 from gateway.reports.chart import bar_chart_svg, report_chart_svg
 from gateway.reports.conclusion import conclude
 from gateway.reports.family_card import Direction, StatusChange
 from gateway.reports.quarter import Quarter
 from gateway.reports.quarterly import AgencyFigures, FamilyStatus, QuarterlyReport
-from gateway.workdays import ALMATY
 
 SVG = "{http://www.w3.org/2000/svg}"
 

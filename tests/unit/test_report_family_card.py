@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from gateway.iin import next_valid_iin
+from contracts.iin import next_valid_iin
 from gateway.reports.family_card import FamilyCardSource, StatusChange
 from mocks.family_card import TRANSITIONS, MockFamilyCard, changes_for
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from contracts.clock import ALMATY
 from gateway.reports.family_card import Direction, StatusChange
 from gateway.reports.quarter import Quarter
 from gateway.reports.quarterly import (
@@ -18,7 +19,7 @@ from gateway.reports.quarterly import (
     compute_report,
     monitoring_days,
 )
-from gateway.workdays import ALMATY, default_calendar
+from gateway.workdays import default_calendar
 
 Q = Quarter(2026, 3)
 CAL = default_calendar()

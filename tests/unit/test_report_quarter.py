@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contracts.clock import ALMATY
 from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
-from gateway.workdays import ALMATY
 
 
 def test_q3_is_july_to_october_in_almaty() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.iin import birth_date, check_iin, sex
+from contracts.iin import birth_date, check_iin, sex
 from mocks.population import REFERENCE_DATE, generate_population
 
 

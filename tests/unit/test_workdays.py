@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from contracts.clock import ALMATY
 from gateway.workdays import (
-    ALMATY,
     ENV_EXTRA_TRANSFERS,
     Transfer,
     WorkingCalendar,
