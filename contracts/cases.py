@@ -22,6 +22,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.common import IIN, AgencyCode, LongText, Text, Timestamp
+from contracts.plans import DeadlineState, DeadlineView, EventView, PlanStatus
 from contracts.signing import DataValue, Signature
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -209,3 +210,75 @@ class KandasApplicationIn(BaseModel):
         if self.departure_region == self.settlement_region:
             raise ValueError("settlement_region must differ from departure_region")
         return self
+
+
+# --- Reading a case back -------------------------------------------------------------
+
+
+class HandoverView(BaseModel):
+    decision: Decision
+    signer_name: str
+    signer_role: str
+    certificate_serial: str
+    signed_at: Timestamp
+    received_at: Timestamp
+    via: str
+
+
+class StepView(BaseModel):
+    id: str = Field(description="The step visit's id (a task of the case).")
+    step: str
+    title: str
+    clause: str
+    body: AgencyCode
+    role: str
+    round: int
+    state: str
+    remarks: str | None = Field(description="Why the case came back to this step, if it did.")
+    created_at: Timestamp
+    decided_at: Timestamp | None
+    deadlines: list[DeadlineView]
+    handover: HandoverView | None
+
+
+class CaseSummary(BaseModel):
+    id: str
+    flow: str
+    status: PlanStatus
+    opened_by: AgencyCode
+    external_id: str | None
+    opened_at: Timestamp
+    current_step: str | None
+    current_body: str | None
+    due_at: Timestamp | None
+    deadline_state: DeadlineState | None
+
+
+class CaseView(CaseSummary):
+    completed_at: Timestamp | None
+    closed_reason: str | None
+    application: dict[str, object] = Field(description="The application as filed.")
+    intake: dict[str, object] = Field(
+        description="Facts fact by fact with the registry that gave each, scans needed and "
+        "why, outcomes, and what is missing because a registry did not answer."
+    )
+    family_card: dict[str, object] | None
+    steps: list[StepView]
+    timeline: list[EventView]
+
+
+class DecisionAnswer(BaseModel):
+    case_id: str
+    step: str
+    state: str
+    next_step: str | None
+    case_status: PlanStatus
+
+
+class ChainVerification(BaseModel):
+    case_id: str
+    handovers: int
+    verified: int
+    first_failure: str | None = Field(
+        description="The first hand-over whose signature no longer verifies, and why."
+    )

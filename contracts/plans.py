@@ -118,6 +118,7 @@ class DeadlineKind(StrEnum):
     review = "review"
     completion = "completion"
     due_date = "due_date"
+    step = "step"  # a chain step's term: the owner's time to decide (order 170 p.8–29)
 
 
 class DeadlineState(StrEnum):

@@ -24,17 +24,30 @@ class Agencies:
     def enabled(self) -> list[Agency]:
         return [agency for agency in self._by_code.values() if agency.enabled]
 
-    def enabled_codes(self) -> tuple[str, ...]:
-        return tuple(sorted(agency.code for agency in self.enabled()))
+    def enabled_codes(self, flow: str | None = None) -> tuple[str, ...]:
+        """Connected bodies, each with a queue; only those owning steps of `flow` if given."""
+        return tuple(
+            sorted(a.code for a in self.enabled() if flow is None or flow in a.flows)
+        )
+
+    def in_flow(self, flow: str) -> list[Agency]:
+        return [agency for agency in self.enabled() if flow in agency.flows]
+
+    def body_for(self, kind: str, region: str) -> Agency | None:
+        """The connected body of `kind` that serves `region` (the kandas chain's owners)."""
+        for agency in self.enabled():
+            if agency.kind == kind and agency.region == region:
+                return agency
+        return None
 
     def get(self, code: str) -> Agency | None:
         return self._by_code.get(code)
 
-    def why_not_routable(self, code: str) -> str | None:
-        """None when tasks can be sent to `code`; otherwise the reason, for the caller."""
+    def why_not_routable(self, code: str, flow: str = "ipr") -> str | None:
+        """None when `flow`'s tasks can be sent to `code`; otherwise the reason, for the caller."""
         agency = self._by_code.get(code)
-        if agency is None:
-            known = ", ".join(sorted(self._by_code))
+        if agency is None or flow not in agency.flows:
+            known = ", ".join(sorted(a.code for a in self._by_code.values() if flow in a.flows))
             return f"unknown agency '{code}'; known agencies: {known}"
         if not agency.enabled:
             return f"agency '{code}' ({agency.name_en}) is not connected to the gateway yet"

@@ -69,7 +69,7 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
                 "mocks.agencies",
                 "run",
                 "--agencies",
-                ",".join(load_agencies().enabled_codes()),
+                ",".join(load_agencies().enabled_codes("ipr")),
                 "--work-seconds",
                 str(options.work_seconds),
                 "--reject-rate",

@@ -8,6 +8,7 @@ from gateway.api import problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
+from gateway.api.routes_cases import router as cases_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
 from gateway.web.routes import install as install_web
@@ -28,6 +29,7 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(tasks_router)
     app.include_router(admin_router)
     app.include_router(routes_registry.router)
+    app.include_router(cases_router)
     install_web(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app

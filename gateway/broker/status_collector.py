@@ -16,11 +16,12 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
+from contracts.cases import CaseMessageType, StepDecisionEnvelope
 from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
-from gateway.errors import NotFound
+from gateway.errors import GatewayError, NotFound
 from gateway.keyed_locks import KeyedLocks
-from gateway.services import tasks
+from gateway.services import cases, tasks
 from gateway.services.context import Context
 
 log = logging.getLogger("gateway.collector")
@@ -58,6 +59,9 @@ class StatusCollector:
             await self._channel.close()
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
+        if message.type == CaseMessageType.decision.value:
+            await self._handle_decision(message)
+            return
         try:
             envelope = StatusEnvelope.model_validate_json(message.body)
         except ValidationError as error:
@@ -83,6 +87,62 @@ class StatusCollector:
             )
             await message.nack(requeue=True)
             return
+        await message.ack()
+
+    async def _handle_decision(self, message: AbstractIncomingMessage) -> None:
+        """A chain body's signed hand-over (`case.decision`): the same rules as the API.
+
+        A decision the rules refuse (not the body's step, a failed check, a bad signature)
+        is recorded on the case's timeline and acknowledged: it will never succeed, and the
+        body learns of it from the case (its next assignment, or none). Only a message
+        that is not a decision at all goes to the dead letters.
+        """
+        try:
+            envelope = StepDecisionEnvelope.model_validate_json(message.body)
+        except ValidationError as error:
+            await self._dead_letter(message, f"invalid decision message: {error}")
+            return
+        decision = envelope.payload
+        actor = f"agency:{decision.body}"
+        refused: GatewayError | None = None
+        task_id: str | None = None
+        try:
+            async with self._per_task.hold(decision.case_id), self._engine.begin() as conn:
+                now = self._clock.now()
+                if await tasks.claim_message(conn, str(envelope.message_id), CONSUMER, now):
+                    task_id = await cases.find_step(
+                        conn, decision.case_id, decision.step, decision.round
+                    )
+                    await cases.decide(
+                        conn,
+                        self._ctx,
+                        cases.verifier(self._ctx),
+                        task_id,
+                        decision,
+                        caller_body=decision.body,
+                        actor=actor,
+                        via="amqp",
+                        now=now,
+                    )
+        except NotFound as error:
+            await self._dead_letter(message, str(error))
+            return
+        except GatewayError as error:
+            refused = error
+        except Exception:
+            log.exception("decision %s failed; returning it to the queue", envelope.message_id)
+            await message.nack(requeue=True)
+            return
+        if refused is not None and task_id is not None:
+            await cases.record_refusal(
+                self._engine,
+                case_id=decision.case_id,
+                task_id=task_id,
+                actor=actor,
+                error=refused,
+                via="amqp",
+                now=self._clock.now(),
+            )
         await message.ack()
 
     async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:

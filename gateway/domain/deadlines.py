@@ -13,12 +13,16 @@ from datetime import date, datetime, time
 
 from contracts.clock import ALMATY
 from contracts.plans import DeadlineKind, DeadlineState
+from gateway.domain.flow import Clock, load_flow
 from gateway.workdays import WorkingCalendar
 
-ROUTING_WORKING_DAYS = 2  # order 192 p.9: send the plan to the bodies
-REVIEW_WORKING_DAYS = 2  # p.11: check a body's report and mark the activity
-COMPLETION_WORKING_DAYS = 1  # p.12: mark the plan completed
-WARN_FRACTION = 0.75
+# The ИПР's terms are data of its flow (gateway/flows/ipr.json): p.9 routing, p.11 review,
+# p.12 completion.
+_IPR = load_flow("ipr")
+ROUTING = _IPR.clock("routing")
+REVIEW = _IPR.clock("review")
+COMPLETION = _IPR.clock("completion")
+WARN_FRACTION = 0.75  # for terms not counted in working days (a body's own due date)
 
 
 @dataclass(frozen=True)
@@ -31,33 +35,30 @@ class Deadline:
     calendar_version: str = ""
 
 
-def _working_days_deadline(
-    kind: DeadlineKind, start: datetime, days: int, calendar: WorkingCalendar, round_: int = 0
+def term(
+    kind: DeadlineKind, clock: Clock, start: datetime, calendar: WorkingCalendar, round_: int = 0
 ) -> Deadline:
+    """A flow's clock started at `start`: warn at its fraction, due at its last working day."""
     return Deadline(
         kind=kind,
         starts_at=start,
-        warn_at=calendar.fraction_point(start, days, WARN_FRACTION),
-        due_at=calendar.deadline(start, days),
+        warn_at=calendar.fraction_point(start, clock.working_days, clock.warn_fraction),
+        due_at=calendar.deadline(start, clock.working_days),
         round=round_,
         calendar_version=calendar.version,
     )
 
 
 def routing(approved_at: datetime, calendar: WorkingCalendar) -> Deadline:
-    return _working_days_deadline(DeadlineKind.routing, approved_at, ROUTING_WORKING_DAYS, calendar)
+    return term(DeadlineKind.routing, ROUTING, approved_at, calendar)
 
 
 def review(reported_at: datetime, calendar: WorkingCalendar, round_: int) -> Deadline:
-    return _working_days_deadline(
-        DeadlineKind.review, reported_at, REVIEW_WORKING_DAYS, calendar, round_
-    )
+    return term(DeadlineKind.review, REVIEW, reported_at, calendar, round_)
 
 
 def completion(last_accepted_at: datetime, calendar: WorkingCalendar) -> Deadline:
-    return _working_days_deadline(
-        DeadlineKind.completion, last_accepted_at, COMPLETION_WORKING_DAYS, calendar
-    )
+    return term(DeadlineKind.completion, COMPLETION, last_accepted_at, calendar)
 
 
 def due_date(approved_at: datetime, due: date, calendar: WorkingCalendar) -> Deadline:

@@ -11,6 +11,17 @@ from __future__ import annotations
 from enum import StrEnum
 
 from contracts.plans import TaskState
+from gateway.domain.flow import InvalidTransition, load_flow
+
+__all__ = [
+    "IPR",
+    "TERMINAL",
+    "InvalidTransition",
+    "TaskEvent",
+    "counts_as_delivered",
+    "is_noop",
+    "next_state",
+]
 
 
 class TaskEvent(StrEnum):
@@ -25,57 +36,22 @@ class TaskEvent(StrEnum):
     failed = "failed"  # delivery exhausted: dead-lettered
 
 
-S = TaskState
-E = TaskEvent
+#: The ИПР's flow: its task states, transitions and terms are data (`gateway/flows/ipr.json`),
+#: run by the same engine as every other flow (`gateway.domain.flow`).
+IPR = load_flow("ipr")
 
-TERMINAL: frozenset[TaskState] = frozenset(
-    {S.accepted, S.rejected_by_agency, S.cancelled, S.failed}
-)
-
-# Reports may overtake one another (the body's "received" can arrive before the relay has
-# marked the task dispatched), so later states are reachable from every earlier one.
-_PRE_DELIVERY = (S.created, S.dispatched)
-_AT_AGENCY = (S.created, S.dispatched, S.delivered, S.in_progress, S.returned)
-
-_TRANSITIONS: dict[tuple[TaskState, TaskEvent], TaskState] = {
-    (S.created, E.published): S.dispatched,
-    **{(s, E.received): S.delivered for s in _PRE_DELIVERY},
-    **{(s, E.in_progress): S.in_progress for s in _AT_AGENCY},
-    **{(s, E.done): S.reported for s in _AT_AGENCY},
-    **{(s, E.rejected): S.rejected_by_agency for s in _AT_AGENCY},
-    (S.reported, E.accepted): S.accepted,
-    (S.reported, E.returned): S.returned,
-    **{(s, E.failed): S.failed for s in _PRE_DELIVERY},
-    **{(s, E.cancelled): S.cancelled for s in S if s not in TERMINAL},
-}
-
-# Events that are harmless repeats in a given state: recorded, but not a transition.
-_NO_OPS: frozenset[tuple[TaskState, TaskEvent]] = frozenset(
-    {(s, E.published) for s in S if s is not S.created}
-    | {(s, E.received) for s in (S.delivered, S.in_progress, S.returned, S.reported)}
-    | {(S.in_progress, E.in_progress)}
-)
-
-
-class InvalidTransition(ValueError):
-    def __init__(self, state: TaskState, event: TaskEvent) -> None:
-        super().__init__(f"a task that is {state.value} cannot take '{event.value}'")
-        self.state = state
-        self.event = event
+TERMINAL: frozenset[TaskState] = frozenset(TaskState(s) for s in IPR.terminal_states)
 
 
 def next_state(state: TaskState, event: TaskEvent) -> TaskState:
     """The state after `event`; raises InvalidTransition when the event does not fit."""
-    try:
-        return _TRANSITIONS[(state, event)]
-    except KeyError:
-        raise InvalidTransition(state, event) from None
+    return TaskState(IPR.next_state(state.value, event.value))
 
 
 def is_noop(state: TaskState, event: TaskEvent) -> bool:
-    return (state, event) in _NO_OPS
+    return IPR.is_noop(state.value, event.value)
 
 
 def counts_as_delivered(event: TaskEvent) -> bool:
     """Any word from the body about the task proves it was delivered to the body."""
-    return event in (E.received, E.in_progress, E.done, E.rejected)
+    return event in (TaskEvent.received, TaskEvent.in_progress, TaskEvent.done, TaskEvent.rejected)

@@ -193,6 +193,7 @@ async def load_escalations(
             deadlines.c.met_at.is_(None),
             deadlines.c.warn_at <= now,
             plans.c.status == "active",
+            plans.c.flow == "ipr",
         )
         .order_by(plans.c.centre, deadlines.c.due_at, tasks.c.seq)
     )

@@ -416,6 +416,7 @@ def _received_ids(centre: str, quarter: Quarter) -> Any:
         .select_from(events.join(plans, events.c.plan_id == plans.c.id))
         .where(
             plans.c.centre == centre,
+            plans.c.flow == "ipr",
             events.c.type == "task_created",
             events.c.at >= quarter.start,
             events.c.at < quarter.end,
@@ -472,6 +473,7 @@ async def load_rows(
         for r in await conn.execute(
             select(plans.c.id, plans.c.external_id, plans.c.family).where(
                 plans.c.centre == centre,
+                plans.c.flow == "ipr",
                 plans.c.created_at < quarter.end,
                 or_(plans.c.completed_at.is_(None), plans.c.completed_at >= quarter.start),
                 or_(plans.c.cancelled_at.is_(None), plans.c.cancelled_at >= quarter.start),
@@ -517,7 +519,7 @@ async def build_quarterly_report(
     async with engine.connect() as conn:
         rows = await load_rows(conn, centre, quarter, cutoff)
     changes = await family_changes(source, rows.families, quarter, cutoff)
-    codes = {t.agency for t in rows.tasks} | set(agencies.enabled_codes())
+    codes = {t.agency for t in rows.tasks} | set(agencies.enabled_codes("ipr"))
     return compute_report(
         rows,
         centre=centre,
@@ -526,5 +528,5 @@ async def build_quarterly_report(
         calendar=calendar,
         family_changes=changes,
         names={code: agency_name_ru(code, agencies) for code in codes},
-        always_list=sorted(agencies.enabled_codes()),
+        always_list=sorted(agencies.enabled_codes("ipr")),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.amqp import Topology
 from gateway.agencies import Agencies
@@ -14,3 +16,7 @@ class Context:
     calendar: WorkingCalendar
     agencies: Agencies
     topology: Topology
+    verify: Callable[..., Any] | None = None
+    """Checks a hand-over's signature against the trusted roots (`gateway.signatures`);
+    None where no certification authority is configured: every signed hand-over is then
+    refused, never accepted unchecked."""

@@ -30,6 +30,10 @@ from gateway.store.tables import deadlines, plans, tasks
 
 CLOCK_SKEW = timedelta(minutes=5)
 
+#: The ИПР's flow and its one step kind: each activity is a step owned by one body.
+IPR_FLOW = "ipr"
+IPR_STEP = "activity"
+
 
 @dataclass(frozen=True)
 class SubmitResult:
@@ -213,7 +217,9 @@ async def submit_plan(
 
 async def load_plan_for(conn: AsyncConnection, plan_id: str, caller: Caller) -> Any:
     """The plan's row, or NotFound/Forbidden for this caller."""
-    row = (await conn.execute(select(plans).where(plans.c.id == plan_id))).first()
+    row = (
+        await conn.execute(select(plans).where(plans.c.id == plan_id, plans.c.flow == IPR_FLOW))
+    ).first()
     if row is None:
         raise NotFound(f"no plan with id '{plan_id}'")
     if not caller.may_see_centre(row.centre):

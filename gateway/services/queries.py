@@ -26,7 +26,7 @@ from contracts.plans import (
 from gateway.auth import Caller, ClientKind
 from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden, NotFound
-from gateway.services.plans import load_plan_for
+from gateway.services.plans import IPR_FLOW, IPR_STEP, load_plan_for
 from gateway.store.tables import deadlines, events, plans, tasks
 
 
@@ -133,7 +133,7 @@ async def list_plans(
 ) -> PlanPage:
     if caller.kind is ClientKind.agency:
         raise Forbidden("an agency's credential lists its tasks at /api/v1/tasks, not plans")
-    query = select(plans.c.id)
+    query = select(plans.c.id).where(plans.c.flow == IPR_FLOW)
     if caller.kind is ClientKind.centre:
         if flt.centre and flt.centre != caller.scope:
             raise Forbidden("this credential sees its own centre's plans only")
@@ -193,7 +193,11 @@ async def list_plans(
 
 
 async def read_task(conn: AsyncConnection, task_id: str, caller: Caller, now: datetime) -> TaskView:
-    row = (await conn.execute(select(tasks).where(tasks.c.id == task_id))).first()
+    row = (
+        await conn.execute(
+            select(tasks).where(tasks.c.id == task_id, tasks.c.step == IPR_STEP)
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no task with id '{task_id}'")
     if caller.kind is ClientKind.agency:
@@ -215,7 +219,7 @@ async def list_agency_tasks(
 ) -> list[TaskView]:
     if caller.kind is not ClientKind.agency:
         raise Forbidden("this list is for an agency's credential")
-    query = select(tasks).where(tasks.c.agency == caller.scope)
+    query = select(tasks).where(tasks.c.agency == caller.scope, tasks.c.step == IPR_STEP)
     if state:
         query = query.where(tasks.c.state == state.value)
     rows = (

@@ -64,10 +64,14 @@ metadata = MetaData(
 
 ID = String(36)
 
+# A case of any flow is a row of `plans` and its steps are rows of `tasks`: the tables
+# carry the names of the first flow (the ИПР); `flow` and `step` say which flow and which
+# step a row belongs to (see gateway/domain/flow.py and docs in README, "One core").
 plans = Table(
     "plans",
     metadata,
     Column("id", ID, primary_key=True),
+    Column("flow", String(40), nullable=False, server_default="ipr", index=True),
     Column("centre", String(64), nullable=False, index=True),
     Column("external_id", String(100)),
     Column("status", String(16), nullable=False, index=True),
@@ -90,6 +94,7 @@ tasks = Table(
     Column("id", ID, primary_key=True),
     Column("plan_id", ID, ForeignKey("plans.id"), nullable=False, index=True),
     Column("seq", Integer, nullable=False),
+    Column("step", String(24), nullable=False, server_default="activity"),
     Column("agency", String(40), nullable=False, index=True),
     Column("title", String(500), nullable=False),
     Column("description", Text, nullable=False),
@@ -223,4 +228,27 @@ staff_users = Table(
     Column("password_hash", String(300), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+)
+
+
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", ID, ForeignKey("plans.id"), nullable=False, index=True),
+    Column("task_id", ID, ForeignKey("tasks.id"), nullable=False),
+    Column("step", String(24), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("body", String(40), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("statement", Text, nullable=False),  # the canonical bytes, as signed
+    Column("signature", JSON, nullable=False),
+    Column("signer_name", String(200), nullable=False),
+    Column("signer_role", String(16), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("certificate_sha256", String(64), nullable=False),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("via", String(8), nullable=False),
+    UniqueConstraint("task_id"),
 )

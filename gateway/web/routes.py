@@ -312,7 +312,8 @@ async def _list_context(request: Request, signed: Signed) -> dict[str, Any]:
         "page_url": lambda n: f"{PREFIX}/?" + urlencode({**query, "page": n}),
         "statuses": list(PlanStatus),
         "agencies": [
-            (a.code, a.name_kk if lang == "kk" else a.name_ru) for a in state.ctx.agencies.enabled()
+            (a.code, a.name_kk if lang == "kk" else a.name_ru)
+            for a in state.ctx.agencies.in_flow("ipr")
         ],
     }
 

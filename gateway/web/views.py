@@ -127,7 +127,7 @@ async def plan_rows(
             urgency.c.next_due,
         )
         .select_from(plans.outerjoin(urgency, urgency.c.plan_id == plans.c.id))
-        .where(plans.c.centre == caller.scope)
+        .where(plans.c.centre == caller.scope, plans.c.flow == "ipr")
     )
     if flt.status:
         query = query.where(plans.c.status == flt.status.value)

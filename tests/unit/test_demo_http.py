@@ -38,7 +38,7 @@ def _plan(state: str, status: str = "active") -> dict[str, Any]:
             "last_reason": None,
             "deadlines": [],
         }
-        for i, code in enumerate(load_agencies().enabled_codes(), start=1)
+        for i, code in enumerate(load_agencies().enabled_codes("ipr"), start=1)
     ]
     return {
         "id": "plan-1",
