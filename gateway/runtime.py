@@ -28,7 +28,9 @@ from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
+from gateway.services import kandas_intake
 from gateway.services.context import Context
+from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway
 from gateway.store.engine import is_sqlite, open_engine
 from gateway.store.migrate import upgrade
@@ -94,12 +96,14 @@ async def serve(
         workers.append(lambda: deadline_watcher.run(engine, clock, settings.watcher_poll_seconds))
     if "digest" in components:
         workers.append(_digest_worker(settings, engine, clock))
+    registry = _registry_or_none(settings) if {"api", "watcher"} & components else None
+    if "watcher" in components:
+        workers.append(lambda: _follow_up(engine, registry, None, clock, settings))
     if "collector" in components:
         await collector.start()
     if "dead-letters" in components:
         await dead_letters.start()
 
-    registry = _registry_or_none(settings) if "api" in components else None
     state = AppState(
         settings=settings,
         engine=engine,
@@ -160,6 +164,24 @@ def _registry_or_none(settings: Settings) -> ShepRegistryGateway | None:
     except (OSError, KeyError, ValueError) as error:
         log.warning("registry lookups disabled: bus credentials not readable (%s)", error)
         return None
+
+
+async def _follow_up(
+    engine: AsyncEngine,
+    registry: ShepRegistryGateway | None,
+    card: FamilyCardLookup | None,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """Ask the registries and the ЦКС again for what open applications are still owed."""
+    while True:
+        await asyncio.sleep(settings.watcher_poll_seconds)
+        try:
+            changed = await kandas_intake.refresh(engine, registry, card, clock.now())
+            if changed:
+                log.info("follow-up: %d application(s) got facts they were owed", changed)
+        except Exception:
+            log.exception("follow-up pass failed; trying again next time")
 
 
 def _digest_worker(

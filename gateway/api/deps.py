@@ -15,6 +15,7 @@ from gateway.auth import Caller
 from gateway.config import Settings
 from gateway.services.clients import authenticate
 from gateway.services.context import Context
+from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import RegistryGateway
 
 AUTH_CACHE_SECONDS = 30.0
@@ -30,6 +31,7 @@ class AppState:
     """Wakes the in-process outbox relay, so a task leaves within milliseconds."""
     broker_ready: Callable[[], Awaitable[bool]] | None = None
     registry: RegistryGateway | None = None
+    family_card: FamilyCardLookup | None = None
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
     async def caller_for(self, api_key: str) -> Caller | None:

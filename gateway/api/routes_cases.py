@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.cases import (
     CaseSummary,
@@ -23,6 +24,7 @@ from contracts.cases import (
     ChainVerification,
     DecisionAnswer,
     KandasApplicationIn,
+    Scan,
     StepDecision,
 )
 from contracts.plans import PlanStatus
@@ -68,12 +70,14 @@ async def open_application(
             conn, client_id=caller.client_id, action="kandas_application_lookup", at=now
         )
     intake = await kandas_intake.intake_for(state.registry, application, now)
+    card = await kandas_intake.close_relatives(state.family_card, application.applicant_iin, now)
     async with state.engine.begin() as conn:
         opened = await cases.open_application(
             conn,
             state.ctx,
             application,
             intake,
+            card,
             caller=caller,
             idempotency_key=idempotency_key,
             now=now,
@@ -83,6 +87,22 @@ async def open_application(
     if not opened.created:
         response.status_code = status.HTTP_200_OK
     return view
+
+
+class ScansIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scans: list[Scan] = Field(min_length=1, max_length=50)
+
+
+@router.post("/cases/{case_id}/scans", response_model=CaseView, responses=_PROBLEMS)
+async def attach_scans(case_id: str, body: ScansIn, state: State, caller: CallerDep) -> CaseView:
+    """p.6: the career centre attaches a scan where no registry holds the fact; only the
+    scans the application lists as needed are taken (never one a registry could give)."""
+    now = state.clock.now()
+    async with state.engine.begin() as conn:
+        await cases.attach_scans(conn, case_id, body.scans, caller=caller, now=now)
+        return await case_queries.read_case(conn, case_id, caller, now)
 
 
 @router.get("/cases", response_model=list[CaseSummary], responses=_PROBLEMS)

@@ -18,6 +18,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.amqp import persistent_message
+from contracts.cases import CaseMessageType
 from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
@@ -72,8 +73,12 @@ class OutboxRelay:
             if sent >= self._batch:
                 continue
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that lands as the wake-up completes, and the relay then never
+            # stops (seen as a hung test teardown).
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
@@ -121,7 +126,7 @@ class OutboxRelay:
                     .values(published_at=now, lease_until=None)
                 )
                 await _mark_dispatched(
-                    conn, [r for r in sent if r.message_type == MessageType.task_assigned], now
+                    conn, [r for r in sent if r.message_type in _ASSIGNMENTS], now
                 )
             for row, error in failed:
                 log.warning("publish of message %s failed: %r", row.message_id, error)
@@ -181,6 +186,10 @@ class OutboxRelay:
         if self._fault_marker is not None:
             self._fault_marker.write_text(point)
         await asyncio.Event().wait()
+
+
+#: The first message of a step: once the broker has it, the step is dispatched.
+_ASSIGNMENTS = frozenset({MessageType.task_assigned.value, CaseMessageType.step_assigned.value})
 
 
 async def _mark_dispatched(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:

@@ -31,6 +31,7 @@ from contracts.cases import (
     KandasApplicationIn,
     Person,
     Relation,
+    Scan,
     StepAssigned,
     StepAssignedEnvelope,
     StepDecision,
@@ -120,6 +121,7 @@ async def open_application(
     ctx: Context,
     application: KandasApplicationIn,
     intake: dict[str, Any],
+    family_card: dict[str, Any],
     *,
     caller: Caller,
     idempotency_key: str | None,
@@ -163,7 +165,7 @@ async def open_application(
     document = {
         "application": application.model_dump(mode="json"),
         "intake": intake,
-        "family_card": None,
+        "family_card": family_card,
         "migration_portal": None,
     }
     await conn.execute(
@@ -563,3 +565,97 @@ async def record_refusal(
             reason=error.detail[:2000],
             data={"status": error.status, "errors": error.errors, "via": via},
         )
+
+
+async def attach_scans(
+    conn: AsyncConnection, case_id: str, scans: list[Scan], *, caller: Caller, now: datetime
+) -> None:
+    """The opening career centre attaches scans where no registry holds the fact (p.6)."""
+    case = (
+        await conn.execute(select(plans).where(plans.c.id == case_id).with_for_update())
+    ).first()
+    if case is None or case.flow != KANDAS:
+        raise NotFound(f"no kandas application with id '{case_id}'")
+    if caller.kind is not ClientKind.agency or caller.scope != case.centre:
+        raise Forbidden("only the career centre that opened the application attaches scans")
+    if case.status != PlanStatus.active.value:
+        raise Conflict(f"the case is {case.status}")
+    document = dict(case.family)
+    needed = {s["key"] for s in document["intake"]["scans_needed"]}
+    for index, scan in enumerate(scans):
+        if scan.fact not in needed:
+            raise InvalidInput.field(
+                f"scans[{index}].fact",
+                f"no scan of '{scan.fact}' is needed: a registry holds it, or it is unknown "
+                f"(needed: {', '.join(sorted(needed)) or 'none'})",
+            )
+    application = dict(document["application"])
+    application["scans"] = [
+        *application.get("scans", []),
+        *(s.model_dump(mode="json") for s in scans),
+    ]
+    given = {s["fact"] for s in application["scans"]}
+    intake = dict(document["intake"])
+    intake["scans_needed"] = [
+        {**s, "provided": s["key"] in given} for s in document["intake"]["scans_needed"]
+    ]
+    document["application"] = application
+    document["intake"] = intake
+    await conn.execute(update(plans).where(plans.c.id == case_id).values(family=document))
+    await timeline.record(
+        conn,
+        plan_id=case_id,
+        at=now,
+        actor=caller.actor,
+        type="scans_attached",
+        data={"facts": [s.fact for s in scans]},
+    )
+
+
+async def waiting_cases(conn: AsyncConnection, limit: int = 50) -> list[Any]:
+    """Open applications still owed facts by a registry or by the ЦКС."""
+    rows = (
+        await conn.execute(
+            select(plans.c.id, plans.c.family).where(
+                plans.c.flow == KANDAS, plans.c.status == PlanStatus.active.value
+            )
+        )
+    ).all()
+    owed = [
+        r
+        for r in rows
+        if r.family["intake"]["missing"]
+        or (r.family.get("family_card") or {}).get("status") != "fetched"
+    ]
+    return owed[:limit]
+
+
+async def store_refreshed(
+    conn: AsyncConnection,
+    case_id: str,
+    intake: dict[str, Any] | None,
+    family_card: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Write facts asked again; the timeline says what arrived."""
+    case = (
+        await conn.execute(select(plans).where(plans.c.id == case_id).with_for_update())
+    ).first()
+    if case is None:
+        return
+    document = dict(case.family)
+    changes: dict[str, Any] = {}
+    if intake is not None and intake["missing"] != document["intake"]["missing"]:
+        document["intake"] = intake
+        changes["registry_facts"] = _intake_summary(intake)
+    if family_card is not None and family_card.get("status") != (
+        document.get("family_card") or {}
+    ).get("status"):
+        document["family_card"] = family_card
+        changes["family_card"] = family_card["status"]
+    if not changes:
+        return
+    await conn.execute(update(plans).where(plans.c.id == case_id).values(family=document))
+    await timeline.record(
+        conn, plan_id=case_id, at=now, actor=GATEWAY_ACTOR, type="facts_refreshed", data=changes
+    )

@@ -23,7 +23,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.shep import (
     AdoptionDecision,
@@ -36,6 +36,7 @@ from adapters.shep import (
 )
 from contracts.cases import KandasApplicationIn, Relation
 from gateway.errors import InvalidInput
+from gateway.services import cases
 from gateway.services.registry_lookup import (
     CIVIL_REGISTRY,
     GUARDIANSHIP,
@@ -390,3 +391,81 @@ async def intake_for(
         answers = await gather(registry, application)
         refuse_unknown(application, answers)
     return assess(application, answers, now)
+
+
+class FamilyCardLookup(Protocol):
+    """The digital family card's family lookup (adapters/family_card), as this flow needs it."""
+
+    async def family(self, iin: str) -> Any: ...
+
+
+async def close_relatives(
+    card: FamilyCardLookup | None, applicant_iin: str, now: datetime
+) -> dict[str, Any]:
+    """p.9: the applicant's close relatives (parents, children) as the ЦКС records them.
+
+    Fetched when the application is opened, so the head of the labour mobility centre sees
+    them at their step; if the ЦКС is not connected or fails, the document says so and
+    why, and the p.9 check cannot pass until `refresh` gets an answer.
+    """
+    if card is None:
+        return {"status": "not_connected", "reason": "no connection to the ЦКС is configured"}
+    try:
+        family = await card.family(applicant_iin)
+    except Exception as exc:  # any failure of another organisation's system
+        return {"status": "unavailable", "reason": _reason(exc), "asked_at": now.isoformat()}
+    if family is None:
+        return {
+            "status": "fetched",
+            "source": "ЦКС",
+            "fetched_at": now.isoformat(),
+            "relatives": [],
+            "note": "ЦКС has no card for the applicant",
+        }
+    relatives = [
+        {
+            "iin": m.iin,
+            "relation": str(getattr(m.relation, "value", m.relation)),
+            "name": " ".join(p for p in (m.last_name, m.first_name, m.middle_name) if p),
+        }
+        for m in family.members
+        if m.iin != applicant_iin
+    ]
+    return {
+        "status": "fetched",
+        "source": "ЦКС",
+        "fetched_at": now.isoformat(),
+        "as_of": str(getattr(family, "as_of", "")),
+        "relatives": relatives,
+    }
+
+
+async def refresh(
+    engine: Any,
+    registry: RegistryGateway | None,
+    card: FamilyCardLookup | None,
+    now: datetime,
+) -> int:
+    """Ask again for what open applications are still owed; returns how many changed.
+
+    Registry calls run outside any transaction (they take time and may fail); each case's
+    answer is then written in a short transaction of its own.
+    """
+    async with engine.connect() as conn:
+        owed = await cases.waiting_cases(conn)
+    changed = 0
+    for row in owed:
+        application = KandasApplicationIn.model_validate(row.family["application"])
+        intake = None
+        if row.family["intake"]["missing"]:
+            try:
+                intake = await intake_for(registry, application, now)
+            except InvalidInput:
+                intake = None  # a person unknown now: leave the facts for a person to see
+        family_card = None
+        if (row.family.get("family_card") or {}).get("status") != "fetched":
+            family_card = await close_relatives(card, application.applicant_iin, now)
+        async with engine.begin() as conn:
+            await cases.store_refreshed(conn, row.id, intake, family_card, now)
+        changed += 1
+    return changed

@@ -34,6 +34,8 @@ from gateway.config import Settings
 from gateway.ids import new_uuid
 from gateway.services.clients import add_client
 from gateway.services.context import Context
+from gateway.services.kandas_intake import FamilyCardLookup
+from gateway.services.registry_lookup import RegistryGateway
 from gateway.workdays import default_calendar
 
 AGENCIES = ("education", "health", "housing", "internal_affairs")
@@ -183,12 +185,19 @@ async def eventually(
 
 
 async def start_harness(
-    engine: AsyncEngine, prefix: str, amqp_url: str, centre: str
+    engine: AsyncEngine,
+    prefix: str,
+    amqp_url: str,
+    centre: str,
+    *,
+    registry: RegistryGateway | None = None,
+    verify: Callable[..., Any] | None = None,
+    family_card: FamilyCardLookup | None = None,
 ) -> tuple[Harness, Callable[[], Awaitable[None]]]:
     settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
     agencies = load_agencies()
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
-    ctx = Context(default_calendar(), agencies, topology)
+    ctx = Context(default_calendar(), agencies, topology, verify=verify)
     clock = ManualClock(datetime.now(UTC))
     connection = await aio_pika.connect_robust(amqp_url)
     channel = await connection.channel()
@@ -200,7 +209,13 @@ async def start_harness(
     await dead.start()
     relay_task = asyncio.create_task(relay.run())
     state = AppState(
-        settings=settings, engine=engine, ctx=ctx, clock=clock, on_outbox_write=relay.wake
+        settings=settings,
+        engine=engine,
+        ctx=ctx,
+        clock=clock,
+        on_outbox_write=relay.wake,
+        registry=registry,
+        family_card=family_card,
     )
     http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(state)), base_url="http://gw"
