@@ -154,7 +154,7 @@ class CheckedSigner:
     full_name: str
     role: str
     serial: str
-    fingerprint: str
+    fingerprint_sha256: str
 
 
 def fake_verifier(authority: TestAuthority) -> Any:

@@ -59,7 +59,7 @@ class Signer(Protocol):
     full_name: str
     role: str
     serial: str
-    fingerprint: str
+    fingerprint_sha256: str
 
 
 class Verifier(Protocol):
@@ -467,7 +467,7 @@ async def decide(
             signer_name=signer.full_name,
             signer_role=signer.role,
             certificate_serial=signer.serial,
-            certificate_sha256=signer.fingerprint,
+            certificate_sha256=signer.fingerprint_sha256,
             signed_at=decision.signed_at,
             received_at=now,
             via=via,
