@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     """PEM certificate registered with the bus for that key (default `sender-cert.pem`)."""
     shep_bus_cert_file: Path | None = None
     """PEM certificate the bus signs its answers with, the one we trust (default `bus-cert.pem`)."""
+    ca_root: Path | None = None
+    """PEM file of the certification authority's root (and any intermediate CA it
+    publishes) that the officials' signatures on hand-overs must chain to
+    (GATEWAY_CA_ROOT). `gateway up` points it at the mock CA's `root.pem`; production
+    sets НУЦ РК's. Unset: there is nothing to trust, so every signed hand-over is refused."""
     shep_deadline_seconds: float = 10.0
     """Bound of one registry call, retries included; a family lookup waits at most about
     twice this (two rounds of parallel calls)."""
