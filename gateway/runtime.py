@@ -32,6 +32,7 @@ from gateway.services import kandas_intake
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway
+from gateway.signatures import TrustAnchors
 from gateway.store.engine import is_sqlite, open_engine
 from gateway.store.migrate import upgrade
 from gateway.workdays import default_calendar
@@ -49,7 +50,10 @@ several gateway processes on PostgreSQL each would send it; `gateway up` turns i
 def build_context(settings: Settings) -> Context:
     agencies = load_agencies(settings.agencies_file)
     topology = Topology(settings.amqp_prefix, agencies.enabled_codes(), settings.delivery_limit)
-    return Context(default_calendar(), agencies, topology)
+    trust = TrustAnchors.from_file(settings.ca_root) if settings.ca_root else None
+    if trust is None:
+        log.warning("GATEWAY_CA_ROOT is not set: every signed hand-over will be refused")
+    return Context(default_calendar(), agencies, topology, trust=trust)
 
 
 async def serve(

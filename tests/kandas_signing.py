@@ -121,7 +121,7 @@ class TestAuthority:
         role: str,
         *,
         region: str = "",
-        iin: str = "870314400015",
+        iin: str = "870314300017",
         full_name: str | None = None,
         days: int = 365,
     ) -> Official:
@@ -142,71 +142,3 @@ class TestAuthority:
         )
         return Official(body, role, name, key, certificate)
 
-
-class Refused(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class CheckedSigner:
-    full_name: str
-    role: str
-    serial: str
-    fingerprint_sha256: str
-
-
-def fake_verifier(authority: TestAuthority) -> Any:
-    """A stand-in with the verifier's contract, for tests of the flow rather than of the
-    cryptography (gateway.signatures has its own tests)."""
-
-    def verify(
-        statement: HandoverStatement,
-        signature: Signature,
-        *,
-        expected_body: str,
-        expected_role: str,
-        now: datetime,
-    ) -> CheckedSigner:
-        certificate = x509.load_pem_x509_certificate(signature.certificate.encode())
-        try:
-            authority.key.public_key().verify(
-                certificate.signature,
-                certificate.tbs_certificate_bytes,
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except Exception:
-            raise Refused("untrusted", "the certificate is not issued by a trusted root") from None
-        subject = certificate.subject
-
-        def attr(oid: x509.ObjectIdentifier) -> str:
-            found = subject.get_attributes_for_oid(oid)
-            return str(found[0].value) if found else ""
-
-        if attr(NameOID.ORGANIZATION_NAME) != expected_body:
-            raise Refused(
-                "wrong_body", f"signed by an official of another body, not {expected_body}"
-            )
-        if attr(NameOID.TITLE) != expected_role:
-            raise Refused("wrong_role", f"the step must be signed by the {expected_role}")
-        try:
-            public = certificate.public_key()
-            assert isinstance(public, rsa.RSAPublicKey)
-            public.verify(
-                base64.b64decode(signature.value),
-                canonical_bytes(statement),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except Exception:
-            raise Refused("bad_signature", "the signature does not cover this statement") from None
-        return CheckedSigner(
-            attr(NameOID.COMMON_NAME),
-            attr(NameOID.TITLE),
-            format(certificate.serial_number, "x"),
-            certificate.fingerprint(hashes.SHA256()).hex(),
-        )
-
-    return verify

@@ -192,7 +192,6 @@ async def decide(
 )
 async def verify_chain(case_id: str, state: State, caller: CallerDep) -> ChainVerification:
     """Re-verify, after the fact, every signature of the case against the trusted roots."""
-    now = state.clock.now()
     async with state.engine.begin() as conn:
         await case_queries.load_case_for(conn, case_id, caller)
-        return await verify_case_chain(conn, state.ctx, case_id, now)
+        return await verify_case_chain(conn, state.ctx, case_id)

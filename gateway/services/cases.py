@@ -21,6 +21,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
@@ -46,6 +47,7 @@ from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, NotF
 from gateway.ids import new_id, new_uuid
 from gateway.services import deadline_store, outbox, timeline
 from gateway.services.context import Context
+from gateway.signatures import SignatureRefused, Signer, verify_handover
 from gateway.store.tables import handovers, plans, tasks
 
 log = logging.getLogger("gateway.cases")
@@ -55,15 +57,9 @@ GATEWAY_ACTOR = "gateway"
 _REGION_KEYS = {"departure": "departure_region", "settlement": "settlement_region"}
 
 
-class Signer(Protocol):
-    full_name: str
-    role: str
-    serial: str
-    fingerprint_sha256: str
-
-
 class Verifier(Protocol):
-    """Checks a hand-over's signature (gateway.signatures over the trusted roots)."""
+    """Checks a hand-over's signature: `gateway.signatures.verify_handover` over the
+    context's trusted roots."""
 
     def __call__(
         self,
@@ -341,7 +337,7 @@ async def find_step(conn: AsyncConnection, case_id: str, step: str, round_: int)
 
 
 def verifier(ctx: Context) -> Verifier:
-    if ctx.verify is None:
+    if ctx.trust is None:
 
         def refuse(*_: object, **__: object) -> Signer:
             raise SignatureRejected(
@@ -349,7 +345,7 @@ def verifier(ctx: Context) -> Verifier:
             )
 
         return refuse
-    return ctx.verify
+    return partial(verify_handover, trust=ctx.trust)
 
 
 async def _load_step(conn: AsyncConnection, case_id: str, task_id: str) -> tuple[Any, Any]:
@@ -438,11 +434,8 @@ async def decide(
             expected_role=step.role,
             now=now,
         )
-    except SignatureRejected:
-        raise
-    except Exception as exc:  # the verifier's own refusal type, whatever it is called
-        reason = getattr(exc, "reason", type(exc).__name__)
-        raise SignatureRejected(str(reason), str(exc)) from exc
+    except SignatureRefused as refusal:
+        raise SignatureRejected(refusal.reason.value, refusal.detail) from refusal
 
     try:
         to_state = flow.next_state(task.state, flow.decision_events[decision.decision.value])

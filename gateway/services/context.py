@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from contracts.amqp import Topology
 from gateway.agencies import Agencies
+from gateway.signatures import TrustAnchors
 from gateway.workdays import WorkingCalendar
 
 
@@ -16,7 +15,6 @@ class Context:
     calendar: WorkingCalendar
     agencies: Agencies
     topology: Topology
-    verify: Callable[..., Any] | None = None
-    """Checks a hand-over's signature against the trusted roots (`gateway.signatures`);
-    None where no certification authority is configured: every signed hand-over is then
-    refused, never accepted unchecked."""
+    trust: TrustAnchors | None = None
+    """The certification authorities whose officials' signatures on hand-overs count
+    (`GATEWAY_CA_ROOT`); None: every signed hand-over is refused, never accepted unchecked."""

@@ -36,6 +36,7 @@ from gateway.services.clients import add_client
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import RegistryGateway
+from gateway.signatures import TrustAnchors
 from gateway.workdays import default_calendar
 
 AGENCIES = ("education", "health", "housing", "internal_affairs")
@@ -191,13 +192,13 @@ async def start_harness(
     centre: str,
     *,
     registry: RegistryGateway | None = None,
-    verify: Callable[..., Any] | None = None,
+    trust: TrustAnchors | None = None,
     family_card: FamilyCardLookup | None = None,
 ) -> tuple[Harness, Callable[[], Awaitable[None]]]:
     settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
     agencies = load_agencies()
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
-    ctx = Context(default_calendar(), agencies, topology, verify=verify)
+    ctx = Context(default_calendar(), agencies, topology, trust=trust)
     clock = ManualClock(datetime.now(UTC))
     connection = await aio_pika.connect_robust(amqp_url)
     channel = await connection.channel()

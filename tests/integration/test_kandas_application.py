@@ -22,12 +22,13 @@ from gateway import deadline_watcher
 from gateway.auth import ClientKind
 from gateway.domain.flow import load_flow
 from gateway.ids import new_uuid
+from gateway.signatures import TrustAnchors
 from gateway.store.tables import deadlines, events, handovers
 from mocks.population import Population
 from tests.conftest import AMQP_URL
 from tests.integration.harness import Harness, eventually, start_harness
 from tests.integration.test_registry_lookup import Bus, bus  # noqa: F401  (the mock bus)
-from tests.kandas_signing import Official, TestAuthority, fake_verifier
+from tests.kandas_signing import Official, TestAuthority
 
 pytestmark = pytest.mark.integration
 
@@ -142,7 +143,7 @@ async def chain(
         AMQP_URL,
         centre=f"centre-{uuid.uuid4().hex[:8]}",
         registry=registry,
-        verify=fake_verifier(authority),
+        trust=TrustAnchors.from_pem(authority.root_pem),
         family_card=card,
     )
     officials = {}
