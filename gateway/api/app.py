@@ -11,6 +11,7 @@ from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
+from gateway.web.case_pages import router as case_pages_router
 from gateway.web.routes import install as install_web
 
 
@@ -31,5 +32,6 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(routes_registry.router)
     app.include_router(cases_router)
     install_web(app)
+    app.include_router(case_pages_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app

@@ -17,10 +17,10 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.store.tables import events, plans
+from gateway.store.tables import events, plans, tasks
 
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
@@ -48,7 +48,14 @@ async def changes_since(
             await conn.execute(
                 select(events.c.id, events.c.plan_id, events.c.type)
                 .join(plans, plans.c.id == events.c.plan_id)
-                .where(events.c.id > after - LOOKBACK, plans.c.centre == centre)
+                .where(
+                    events.c.id > after - LOOKBACK,
+                    or_(
+                        plans.c.centre == centre,
+                        # a chain body follows the cases where it has (had) a step
+                        exists().where(tasks.c.plan_id == plans.c.id, tasks.c.agency == centre),
+                    ),
+                )
                 .order_by(events.c.id)
                 .limit(BATCH)
             )
