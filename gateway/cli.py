@@ -80,6 +80,10 @@ FamiliesOption = Annotated[int, typer.Option(help="Ordinary families in the popu
 ShepPort = Annotated[int, typer.Option(help="Port of the mock e-government bus (SOAP).")]
 EgovPort = Annotated[int, typer.Option(help="Port of the mock e-government portal (REST).")]
 KandasPort = Annotated[int, typer.Option(help="Port of the mock Kandas system (REST).")]
+MigrationPortalPort = Annotated[int, typer.Option(help="Port of the mock migration portal (REST).")]
+LabourMarketPort = Annotated[
+    int, typer.Option(help="Port of the mock labour market system (REST).")
+]
 AgenciesAdminPort = Annotated[
     int, typer.Option(help="Port of the mock state bodies' admin API (0: none).")
 ]
@@ -98,6 +102,8 @@ def up(
     egov_port: EgovPort = 8210,
     kandas_port: KandasPort = 8220,
     agencies_admin_port: AgenciesAdminPort = 8230,
+    migration_portal_port: MigrationPortalPort = 8250,
+    labour_market_port: LabourMarketPort = 8260,
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -125,6 +131,8 @@ def up(
     options = MockOptions(
         seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, True,
         work_seconds, reject_rate,
+        migration_portal_port=migration_portal_port,
+        labour_market_port=labour_market_port,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
@@ -150,19 +158,24 @@ def mocks_up(
     agencies: bool = typer.Option(True, help="Start the four state bodies' systems (AMQP)."),
     work_seconds: WorkSeconds = 2.0,
     reject_rate: RejectRate = 0.0,
+    migration_portal_port: MigrationPortalPort = 8250,
+    labour_market_port: LabourMarketPort = 8260,
 ) -> None:
     """Start every mock government system, each with its /__admin API (see mocks/*/README.md).
 
     The e-government bus (ШЭП) with the individuals database, civil registry,
     e-guardianship, Supreme Court and migration police; the e-government portal; the
-    Kandas system; and the four state bodies' systems on RabbitMQ. All share one
-    synthetic population made from --seed with --families ordinary families.
+    Kandas system; the migration portal; the labour market system; and the four state
+    bodies' systems on RabbitMQ. All share one synthetic population made from --seed
+    with --families ordinary families.
     """
     from gateway.processes import MockOptions, start_mocks, supervise
 
     options = MockOptions(
         seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, agencies,
         work_seconds, reject_rate,
+        migration_portal_port=migration_portal_port,
+        labour_market_port=labour_market_port,
     )  # fmt: skip
     procs = start_mocks(options)
     _echo_mocks(options)
@@ -179,6 +192,8 @@ def _echo_mocks(options: object) -> None:
         f"mock e-government portal: http://127.0.0.1:{options.egov_port}/  (admin: /__admin)"
     )
     typer.echo(f"mock Kandas system: http://127.0.0.1:{options.kandas_port}/  (admin: /__admin)")
+    typer.echo(f"mock migration portal: {options.migration_portal_url}  (admin: /__admin)")
+    typer.echo(f"mock labour market system: {options.labour_market_url}  (admin: /__admin)")
 
 
 @db_app.command("upgrade")

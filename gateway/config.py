@@ -88,3 +88,10 @@ class Settings(BaseSettings):
     shep_deadline_seconds: float = 10.0
     """Bound of one registry call, retries included; a family lookup waits at most about
     twice this (two rounds of parallel calls)."""
+
+    migration_portal_url: str = "http://127.0.0.1:8250/"
+    """The migration portal (migration.enbek.kz), where kandas applications are registered
+    and their hand-overs mirrored; the default is `python -m mocks.migration_portal`."""
+    labour_market_url: str = "http://127.0.0.1:8260/"
+    """The labour market system (АИС «Рынок труда»): p.18 drafts, registration lookups;
+    the default is `python -m mocks.labour_market`."""

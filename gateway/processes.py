@@ -31,10 +31,20 @@ class MockOptions:
     agencies: bool = True
     work_seconds: float = 2.0
     reject_rate: float = 0.0
+    migration_portal_port: int = 8250
+    labour_market_port: int = 8260
 
     @property
     def shep_url(self) -> str:
         return f"http://127.0.0.1:{self.shep_port}/bip-sync-wss-gost/"
+
+    @property
+    def migration_portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.migration_portal_port}/"
+
+    @property
+    def labour_market_url(self) -> str:
+        return f"http://127.0.0.1:{self.labour_market_port}/"
 
 
 def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -42,7 +52,8 @@ def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[b
 
 
 def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
-    """The bus with its registries (SOAP), the portal and Kandas (REST), the bodies (AMQP).
+    """The bus with its registries (SOAP), the portal, Kandas, the migration portal and the
+    labour market system (REST), the bodies (AMQP).
 
     The bus is started first and awaited: it writes the development keys the gateway's
     bus client reads when it starts.
@@ -61,6 +72,16 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
         ),
         _python("-m", "mocks.egov", "--port", str(options.egov_port), *population),
         _python("-m", "mocks.kandas", "--port", str(options.kandas_port), *population),
+        _python(
+            "-m",
+            "mocks.migration_portal",
+            "--port",
+            str(options.migration_portal_port),
+            *population,
+        ),
+        _python(
+            "-m", "mocks.labour_market", "--port", str(options.labour_market_port), *population
+        ),
     ]
     if options.agencies:
         procs.append(
@@ -85,6 +106,8 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
 def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.setdefault("GATEWAY_SHEP_URL", options.shep_url)
+    env.setdefault("GATEWAY_MIGRATION_PORTAL_URL", options.migration_portal_url)
+    env.setdefault("GATEWAY_LABOUR_MARKET_URL", options.labour_market_url)
     return _python("-m", "gateway", "serve", "--digest", env=env)
 
 

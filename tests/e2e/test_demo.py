@@ -16,11 +16,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_up_then_demo_completes_a_plan(system: System) -> None:
-    ports = [str(free_port()) for _ in range(4)]
+    ports = [str(free_port()) for _ in range(6)]
     system.start(
         "up", "up", "--work-seconds", "0.1",
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
         "--agencies-admin-port", ports[3],
+        "--migration-portal-port", ports[4], "--labour-market-port", ports[5],
     )  # fmt: skip
     system.wait_ready(timeout=60)
     credentials = system.root / "credentials.json"
@@ -54,7 +55,7 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     found = answer.json()
     assert found["person"]["iin"] == family.members[0].iin
     assert found["missing"] == []
-    for port in ports[1:]:  # the portal, the Kandas system and the bodies' admin answer too
+    for port in ports[1:]:  # the portals, Kandas, the labour market and the bodies' admin too
         assert httpx.get(f"http://127.0.0.1:{port}/__admin/requests", timeout=5).status_code == 200
 
 
