@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = 30.0
     """How long a relay owns a claimed batch; after a crash, another relay (or the
     restarted one) takes it over when the lease runs out."""
+    followup_poll_seconds: float = 5.0
+    """How often owed work for other systems is retried (registry facts, ЦКС, the
+    migration portal, the labour market system): GATEWAY_FOLLOWUP_POLL_SECONDS."""
     watcher_poll_seconds: float = 30.0
     delivery_limit: int = 5
     """Deliveries of a message before RabbitMQ dead-letters it (quorum x-delivery-limit)."""

@@ -19,7 +19,7 @@ import uvicorn
 
 from contracts.amqp import Topology
 from contracts.clock import Clock, SystemClock
-from gateway import deadline_watcher
+from gateway import deadline_watcher, outside_systems
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
@@ -28,7 +28,7 @@ from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
-from gateway.services import kandas_intake
+from gateway.services import kandas_followup, kandas_intake
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway
@@ -103,6 +103,7 @@ async def serve(
     registry = _registry_or_none(settings) if {"api", "watcher"} & components else None
     if "watcher" in components:
         workers.append(lambda: _follow_up(engine, registry, None, clock, settings))
+        workers.append(lambda: _owed_to_others(engine, clock, settings))
     if "collector" in components:
         await collector.start()
     if "dead-letters" in components:
@@ -179,13 +180,32 @@ async def _follow_up(
 ) -> None:
     """Ask the registries and the ЦКС again for what open applications are still owed."""
     while True:
-        await asyncio.sleep(settings.watcher_poll_seconds)
+        await asyncio.sleep(settings.followup_poll_seconds)
         try:
             changed = await kandas_intake.refresh(engine, registry, card, clock.now())
             if changed:
                 log.info("follow-up: %d application(s) got facts they were owed", changed)
         except Exception:
             log.exception("follow-up pass failed; trying again next time")
+
+
+async def _owed_to_others(engine: AsyncEngine, clock: Clock, settings: Settings) -> None:
+    """p.7 registration and mirroring on the migration portal; p.18 drafts."""
+    portal = outside_systems.migration_portal(settings)
+    labour = outside_systems.labour_market(settings)
+    try:
+        while True:
+            await asyncio.sleep(settings.followup_poll_seconds)
+            try:
+                changed = await kandas_followup.run_once(engine, portal, labour, clock.now())
+                if changed:
+                    log.info("follow-up: %d call(s) to other systems done", changed)
+            except Exception:
+                log.exception("follow-up to other systems failed; trying again next time")
+    finally:
+        for client in (portal, labour):
+            if client is not None:
+                await client.aclose()
 
 
 def _digest_worker(

@@ -98,6 +98,18 @@ def confirmation_data_valid(case: Mapping[str, Any], data: Mapping[str, object])
     return problems
 
 
+def labour_market_draft_matches(case: Mapping[str, Any], data: Mapping[str, object]) -> Problems:
+    """p.18: the draft decision is the one the labour market system made for this case."""
+    drafts = case.get("labour_market") or {}
+    latest = drafts.get("latest")
+    if latest is None:
+        reason = drafts.get("failing") or "not made yet"
+        return [("data.labour_market_draft", f"no draft from the labour market system: {reason}")]
+    if data.get("labour_market_draft") != latest:
+        return [("data.labour_market_draft", f"must be the draft the system made: {latest}")]
+    return []
+
+
 CHECKS: dict[str, Check] = {
     "registry_facts_complete": registry_facts_complete,
     "close_relatives_checked": close_relatives_checked,
@@ -106,6 +118,7 @@ CHECKS: dict[str, Check] = {
     "consent_on_file": consent_on_file,
     "relocation_data_valid": relocation_data_valid,
     "confirmation_data_valid": confirmation_data_valid,
+    "labour_market_draft_matches": labour_market_draft_matches,
 }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from gateway.web import i18n_cases
+
 LANGUAGES: Final = ("ru", "kk")
 DEFAULT_LANGUAGE: Final = "ru"
 
@@ -344,6 +346,9 @@ KK: dict[str, str] = {
     "message_task.cancelled": "Іс-шараны кері шақыру",
     "message_task.status": "Органның хабарламасы",
 }
+
+RU.update(i18n_cases.RU)
+KK.update(i18n_cases.KK)
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {"ru": RU, "kk": KK}
 
