@@ -25,6 +25,7 @@ and the same signing: ``AsyncBus`` is a ``SyncBus`` with other operations.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -45,7 +46,7 @@ from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
 from mocks.shep.contract_http import install_contract_routes, read_limited, soap_response
 from mocks.shep.registries import Registry, RegistryFault
-from mocks.shep.soap11 import Refusal, too_large
+from mocks.shep.soap11 import INTERNAL_FAULT, Refusal, too_large
 
 __all__ = [
     "ASYNC_PATH",
@@ -61,6 +62,7 @@ DELIVERY_STATES = ("ON_DELIVERY", "DELIVERED", "NOT_DELIVERED", "DELIVERY_STOPPE
 OPERATIONS = ("sendMessage", "getMessageStatus", "getMessages", "sendDeliveryNotification")
 DEFAULT_MAX_COUNT = 100
 
+log = logging.getLogger(__name__)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -364,6 +366,13 @@ def install_async_channel(
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def async_message(request: Request) -> Response:
+        try:
+            return await exchange(request)
+        except Exception as exc:  # the last resort: still a SOAP fault, never a text page
+            log.error("the async channel's endpoint failed: %s", type(exc).__name__)
+            return soap_response(INTERNAL_FAULT, 500)
+
+    async def exchange(request: Request) -> Response:
         received_at, clock_time, started = datetime.now(UTC), admin.clock.now(), time.monotonic()
         raw = await read_limited(request, limit)
         if raw is None:

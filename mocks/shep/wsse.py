@@ -89,7 +89,11 @@ def _stamp(moment: datetime) -> str:
 
 
 def sign(envelope: etree._Element, key: KeyPair, now: datetime, ttl: timedelta) -> None:
-    """Add a Security header (Timestamp, token, Signature over Body and Timestamp)."""
+    """Add a Security header (Timestamp, token, Signature over Body and Timestamp).
+
+    Serialise the envelope before searching it: lxml's ``find`` can miss the nodes
+    libxmlsec's template made (their names are not in the document's dictionary).
+    """
     body = envelope.find(f"{{{NS_SOAP11}}}Body")
     assert body is not None, "the bus builds its envelopes with a Body"
     body.set(_ID, f"body-{uuid.uuid4().hex}")
