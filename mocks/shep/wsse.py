@@ -54,6 +54,11 @@ class KeyPair:
         certificate = x509.load_pem_x509_certificate(self.certificate_pem)
         return certificate.public_bytes(serialization.Encoding.DER)
 
+    @cached_property
+    def signing_key(self) -> xmlsec.Key:
+        """Loaded once: loading it per message would redo RSA set-up each time."""
+        return xmlsec.Key.from_memory(self.key_pem, xmlsec.constants.KeyDataFormatPem)
+
     @classmethod
     def generate(cls, common_name: str) -> KeyPair:
         """A fresh RSA key with a self-signed certificate (development and tests)."""
@@ -121,7 +126,7 @@ def sign(envelope: etree._Element, key: KeyPair, now: datetime, ttl: timedelta) 
     for node in (body, timestamp):
         reference = xmlsec.template.add_reference(signature, _SHA256, uri=f"#{node.get(_ID)}")
         xmlsec.template.add_transform(reference, _C14N)
-    ctx = _context(xmlsec.Key.from_memory(key.key_pem, xmlsec.constants.KeyDataFormatPem))
+    ctx = _context(key.signing_key)
     for node in (body, timestamp):
         ctx.register_id(node, "Id", NS_WSU)
     ctx.sign(signature)
