@@ -12,7 +12,8 @@ from adapters.shep.civil_registry import (
     DeathRecord,
     MarriageRecord,
 )
-from adapters.shep.client import ShepSettings, SyncAnswer, SyncChannelClient
+from adapters.shep.client import SyncAnswer, SyncChannelClient
+from adapters.shep.dsig import RsaSigner, Signer, TrustStore, generate_rsa_credentials
 from adapters.shep.errors import (
     ShepAuthError,
     ShepCircuitOpen,
@@ -20,12 +21,13 @@ from adapters.shep.errors import (
     ShepNotFound,
     ShepSignatureError,
     ShepUnavailable,
+    ShepUnexpectedReply,
 )
 from adapters.shep.guardianship import GuardianshipClient, GuardianshipDecision
 from adapters.shep.individuals import Address, IdentityDocument, IndividualsClient, Person
 from adapters.shep.migration_police import MigrationPoliceClient, ResidenceRegistration
+from adapters.shep.settings import ShepSettings
 from adapters.shep.supreme_court import AdoptionDecision, SupremeCourtClient
-from adapters.shep.wsse import RsaSigner, Signer, TrustStore, generate_rsa_credentials
 
 __all__ = [
     "Address",
@@ -53,6 +55,7 @@ __all__ = [
     "ShepSettings",
     "ShepSignatureError",
     "ShepUnavailable",
+    "ShepUnexpectedReply",
     "Signer",
     "SupremeCourtClient",
     "SyncAnswer",

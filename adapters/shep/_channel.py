@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from datetime import timedelta
+from typing import Any, ClassVar, Self, TypeVar
 
 import httpx
 import zeep
@@ -29,6 +30,7 @@ from zeep.wsdl import Document
 
 from adapters.shep import _zeep
 from adapters.shep.breaker import BreakerBoard, MonotonicClock
+from adapters.shep.dsig import Signer, TrustStore
 from adapters.shep.errors import (
     ShepAuthError,
     ShepCircuitOpen,
@@ -37,12 +39,10 @@ from adapters.shep.errors import (
     ShepSignatureError,
     ShepUnavailable,
 )
-from adapters.shep.wsse import BodySignature, SignatureError, Signer, TrustStore
+from adapters.shep.settings import ShepSettings
+from adapters.shep.wsse import BodySignature, SignatureError
 from contracts.clock import Clock, SystemClock
 from contracts.shep import codes
-
-if TYPE_CHECKING:
-    from adapters.shep.client import ShepSettings
 
 __all__ = ["ShepChannelClient", "raise_for_code"]
 
@@ -108,9 +108,14 @@ class ShepChannelClient:
         )
         # Only used by zeep for remote WSDL downloads, which we never do.
         self._wsdl_http = httpx.Client()
-        self._zeep = _zeep.async_client(
-            self.wsdl(), BodySignature(signer, trust), self._http, self._wsdl_http
+        signature = BodySignature(
+            signer,
+            trust,
+            clock=self._clock,
+            window=timedelta(seconds=settings.timestamp_window),
+            ttl=timedelta(seconds=settings.timestamp_ttl),
         )
+        self._zeep = _zeep.async_client(self.wsdl(), signature, self._http, self._wsdl_http)
         self._service = _zeep.service(self._zeep, self.binding, settings.address)
         self._fault_type = _zeep.element(self._zeep, self.fault_element)
         self.breakers = breakers or BreakerBoard(
@@ -204,6 +209,10 @@ class ShepChannelClient:
             raise ShepSignatureError(
                 f"the bus's answer failed verification: {exc}", message_id=message_id
             ) from exc
+        except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
+            raise ShepError(
+                "the bus's answer carries a DOCTYPE, which SOAP 1.1 forbids", message_id=message_id
+            ) from exc
         except (zeep.exceptions.Error, etree.LxmlError, ValueError) as exc:
             raise ShepError(f"malformed answer: {exc}", message_id=message_id) from exc
 
@@ -211,7 +220,11 @@ class ShepChannelClient:
         detail = fault.detail
         node = detail.find(self.fault_element) if isinstance(detail, etree._Element) else None
         if node is None:
-            raise ShepError(f"SOAP fault without ErrorInfo: {fault.message}", message_id=message_id)
+            # VersionMismatch and MustUnderstand carry no detail (SOAP 1.1, 4.4).
+            raise ShepError(
+                f"SOAP fault {fault.code} without ErrorInfo: {fault.message}",
+                message_id=message_id,
+            )
         info = self._fault_type.parse(node, self._zeep.wsdl.types)
         raise_for_code(info.errorCode, info.errorMessage, message_id)
         raise ShepError(info.errorMessage, code=info.errorCode, message_id=message_id)

@@ -29,7 +29,7 @@ from zeep.wsdl import Document
 
 from adapters.shep import _zeep
 from adapters.shep._channel import ShepChannelClient, raise_for_code
-from adapters.shep.errors import ShepUnavailable
+from adapters.shep.errors import ShepUnavailable, ShepUnexpectedReply
 from contracts.clock import ALMATY
 from contracts.shep import ASYNC_WSDL_PATH, NS_ASYNC_INTERFACES, NS_ASYNC_TYPES, codes
 
@@ -133,6 +133,10 @@ class AsyncChannelClient(ShepChannelClient):
         ack = await self._call("sendMessage", request, service_id, message_id, stamp)
         raise_for_code(ack.status.code, ack.status.message, message_id)
         acknowledged: str = ack.messageId
+        if acknowledged != message_id:
+            raise ShepUnexpectedReply(
+                f"the bus acknowledged {acknowledged!r}, not our messageId", message_id=message_id
+            )
         return acknowledged
 
     async def status(self, message_ids: Iterable[str]) -> dict[str, MessageStatus]:
@@ -143,7 +147,7 @@ class AsyncChannelClient(ShepChannelClient):
         result = await self._call(
             "getMessageStatus", {"sender": self._sender, "messageId": ids}, CHANNEL_BREAKER
         )
-        return self._statuses(result)
+        return self._statuses(result, ids)
 
     async def fetch_responses(
         self, max_count: int = 100, *, correlation_id: str | None = None
@@ -156,7 +160,15 @@ class AsyncChannelClient(ShepChannelClient):
         }
         result = await self._call("getMessages", request, CHANNEL_BREAKER)
         raise_for_code(result.status.code, result.status.message)
-        return [_message(m) for m in result.message or []]
+        messages = [_message(m) for m in result.message or []]
+        for message in messages:
+            if correlation_id is not None and message.correlation_id != correlation_id:
+                raise ShepUnexpectedReply(
+                    f"asked for the responses to {correlation_id!r}, got one to "
+                    f"{message.correlation_id!r}",
+                    message_id=message.message_id,
+                )
+        return messages
 
     async def confirm(self, message_ids: Iterable[str]) -> dict[str, MessageStatus]:
         """Tell the bus we took these messages; their states after it (DELIVERED)."""
@@ -166,7 +178,7 @@ class AsyncChannelClient(ShepChannelClient):
         result = await self._call(
             "sendDeliveryNotification", {"sender": self._sender, "messageId": ids}, CHANNEL_BREAKER
         )
-        return self._statuses(result)
+        return self._statuses(result, ids)
 
     # -- convenience -------------------------------------------------------------------
 
@@ -219,8 +231,13 @@ class AsyncChannelClient(ShepChannelClient):
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _statuses(self, result: Any) -> dict[str, MessageStatus]:
+    def _statuses(self, result: Any, asked: Sequence[str]) -> dict[str, MessageStatus]:
         raise_for_code(result.status.code, result.status.message)
+        strangers = {item.messageId for item in result.messageStatus or []} - set(asked)
+        if strangers:
+            raise ShepUnexpectedReply(
+                f"the bus reported on messages we did not ask about: {sorted(strangers)}"
+            )
         return {
             item.messageId: MessageStatus(
                 message_id=item.messageId,

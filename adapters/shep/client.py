@@ -25,6 +25,8 @@ from zeep.wsdl import Document
 
 from adapters.shep import _zeep
 from adapters.shep._channel import ShepChannelClient, raise_for_code
+from adapters.shep.errors import ShepUnexpectedReply
+from adapters.shep.settings import ShepSettings
 from contracts.clock import ALMATY
 from contracts.shep import NS_INTERFACES, NS_TYPES, WSDL_PATH
 
@@ -35,27 +37,6 @@ log = logging.getLogger(__name__)
 
 _BINDING = f"{{{NS_INTERFACES}}}SyncChannelHttpBinding"
 _FAULT_ELEMENT = f"{{{NS_TYPES}}}SendMessageFault1_SendMessageFault"
-
-
-@dataclass(frozen=True, slots=True)
-class ShepSettings:
-    """Where the bus is, who we are on it, and how long we wait for it.
-
-    ``deadline`` bounds one logical call, retries and back-off included; each attempt
-    is further bounded by the connect and read timeouts.
-    """
-
-    address: str
-    sender_id: str
-    password: str
-    connect_timeout: float = 3.0
-    read_timeout: float = 10.0
-    deadline: float = 20.0
-    max_attempts: int = 4
-    backoff_initial: float = 0.2
-    backoff_max: float = 2.0
-    breaker_failures: int = 5
-    breaker_cool_down: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +106,11 @@ class SyncChannelClient(ShepChannelClient):
     async def _attempt(self, request: dict[str, Any], message_id: str) -> SyncAnswer:
         result = await self._invoke("SendMessage", request, message_id)
         info = result.responseInfo
+        if info.correlationId != message_id:
+            raise ShepUnexpectedReply(
+                f"the answer's correlationId {info.correlationId!r} is not our messageId",
+                message_id=message_id,
+            )
         raise_for_code(info.status.code, info.status.message, message_id)
         data = result.responseData.data
         return SyncAnswer(

@@ -36,3 +36,12 @@ class ShepUnavailable(ShepError):
 
 class ShepCircuitOpen(ShepUnavailable):
     """Not even tried: the service failed repeatedly and is cooling down."""
+
+
+class ShepUnexpectedReply(ShepError):
+    """A genuine, signed answer, but not to this request.
+
+    Its correlation names another message: an earlier reply replayed, or one meant for
+    another request. Believing it would hand the caller someone else's record, so it is
+    refused and not retried (a replay is an incident, not a transient failure).
+    """

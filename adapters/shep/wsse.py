@@ -1,222 +1,108 @@
-"""WS-Security signature of the SOAP Body: XML-DSig, exclusive c14n, X.509 token.
+"""WS-Security for the bus's messages: our profile (``contracts/shep/wsse.py``) on xmlsec.
 
-The bus requires every message to be signed by its sender's certificate. Production
-uses ГОСТ keys and algorithms we do not have here, so the cryptography sits behind two
-small protocols (``SignatureAlgorithm`` verifies, ``Signer`` signs); the XML part, which
-is the same for any algorithm, does not know which one it runs. RSA-SHA256 is the
-stand-in that the mocks and tests use.
+The bus requires every message to be signed by its sender's certificate, with a signed
+timestamp. The XML-DSig work itself (canonicalisation, digests, the signature value)
+is the suite's (``dsig.py``: RSA-SHA256 on libxmlsec1); this module builds the
+``wsse:Security`` header around it and applies the checks XML-DSig alone does not:
 
-Only the Body is signed, and only by reference to its ``wsu:Id``. The verifier insists
-that the reference points at *this* envelope's Body and that the token's certificate
-is one it trusts: checking a signature against whatever certificate the message
-carries would prove nothing (anybody can sign with their own key).
+- the signature must cover exactly this envelope's ``Body`` and this header's
+  ``wsu:Timestamp``, named by ``wsu:Id`` values that occur once in the message (so a
+  signed Body moved elsewhere, with a forged one in its place, fails: signature
+  wrapping);
+- the key is the certificate in the ``BinarySecurityToken``, and that certificate must
+  be one the caller trusts: checking a signature against whatever certificate the
+  message carries would prove nothing (anybody can sign with their own key);
+- the timestamp must be fresh (``check_fresh``), so an old genuine message replayed
+  later is refused.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+import xmlsec
 from lxml import etree
 
+from adapters.shep.dsig import (
+    RSA_SHA256,
+    SignatureAlgorithm,
+    SignatureError,
+    Signer,
+    TrustStore,
+)
+from contracts.clock import Clock, SystemClock
+from contracts.shep.wsse import (
+    BASE64_ENCODING,
+    EXC_C14N,
+    NS_DS,
+    NS_SOAP11,
+    NS_WSSE,
+    NS_WSU,
+    X509_TOKEN,
+)
+
 __all__ = [
-    "RSA_SHA256",
     "BodySignature",
-    "RsaSha256",
-    "RsaSigner",
-    "SignatureAlgorithm",
     "SignatureError",
-    "Signer",
-    "TrustStore",
-    "generate_rsa_credentials",
+    "Verified",
+    "check_fresh",
     "sign_envelope",
     "verify_envelope",
 ]
 
-NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-NS_WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-NS_DS = "http://www.w3.org/2000/09/xmldsig#"
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
-X509_TOKEN = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
-BASE64_ENCODING = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-)
-
 _WSU_ID = f"{{{NS_WSU}}}Id"
+_NS = {"ds": NS_DS, "wsse": NS_WSSE, "wsu": NS_WSU, "soap": NS_SOAP11}
+DEFAULT_TTL = timedelta(minutes=5)
+DEFAULT_WINDOW = timedelta(minutes=5)
 
 
-class SignatureError(Exception):
-    """The message is unsigned, malformed, signed by a stranger, or altered."""
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What a valid signature vouches for: who signed, and when they say they did."""
 
-
-class SignatureAlgorithm(Protocol):
-    """The cryptography of one signature suite, without keys of its own."""
-
-    @property
-    def signature_method(self) -> str:
-        """The XML-DSig SignatureMethod URI."""
-        ...
-
-    @property
-    def digest_method(self) -> str:
-        """The XML-DSig DigestMethod URI."""
-        ...
-
-    def digest(self, data: bytes) -> bytes: ...
-
-    def verify(self, certificate_der: bytes, data: bytes, signature: bytes) -> bool: ...
-
-
-class Signer(Protocol):
-    """A private key and its certificate, in whatever form the algorithm needs."""
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm: ...
-
-    @property
-    def certificate_der(self) -> bytes: ...
-
-    def sign(self, data: bytes) -> bytes: ...
-
-
-class RsaSha256:
-    """RSA PKCS#1 v1.5 with SHA-256: what the mocks sign with until ГОСТ keys exist."""
-
-    signature_method = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-    digest_method = "http://www.w3.org/2001/04/xmlenc#sha256"
-
-    def digest(self, data: bytes) -> bytes:
-        return hashlib.sha256(data).digest()
-
-    def verify(self, certificate_der: bytes, data: bytes, signature: bytes) -> bool:
-        try:
-            key = x509.load_der_x509_certificate(certificate_der).public_key()
-        except ValueError:
-            return False
-        if not isinstance(key, rsa.RSAPublicKey):
-            return False
-        try:
-            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            return False
-        return True
-
-
-RSA_SHA256 = RsaSha256()
-
-
-@dataclass(frozen=True)
-class RsaSigner:
-    """An RSA key with its X.509 certificate."""
-
-    private_key: rsa.RSAPrivateKey
-    certificate: x509.Certificate
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return RSA_SHA256
-
-    @property
-    def certificate_der(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.DER)
-
-    def sign(self, data: bytes) -> bytes:
-        return self.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-
-    def private_key_pem(self) -> bytes:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-    def certificate_pem(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
-
-    @classmethod
-    def from_pem(cls, key_pem: bytes, certificate_pem: bytes) -> RsaSigner:
-        key = serialization.load_pem_private_key(key_pem, password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("the key is not an RSA private key")
-        return cls(key, x509.load_pem_x509_certificate(certificate_pem))
-
-
-def generate_rsa_credentials(common_name: str, *, key_size: int = 2048) -> RsaSigner:
-    """A fresh key and self-signed certificate, for the mocks and their clients."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"),
-            x509.NameAttribute(
-                NameOID.ORGANIZATION_NAME, "kz-social-gateway mock, not for production"
-            ),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
-    return RsaSigner(key, certificate)
-
-
-class TrustStore:
-    """The certificates whose signatures we accept, by SHA-256 fingerprint."""
-
-    def __init__(self, certificates: Iterable[bytes] = ()) -> None:
-        self._fingerprints = {hashlib.sha256(der).hexdigest() for der in certificates}
-
-    def add(self, certificate_der: bytes) -> None:
-        self._fingerprints.add(hashlib.sha256(certificate_der).hexdigest())
-
-    def trusts(self, certificate_der: bytes) -> bool:
-        return hashlib.sha256(certificate_der).hexdigest() in self._fingerprints
-
-
-def _c14n(element: etree._Element) -> bytes:
-    canonical: bytes = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
-    return canonical
+    certificate_der: bytes
+    created: datetime
+    expires: datetime
 
 
 def _q(ns: str, name: str) -> str:
     return f"{{{ns}}}{name}"
 
 
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _body(envelope: etree._Element) -> etree._Element:
+    if envelope.tag != _q(NS_SOAP11, "Envelope"):
+        raise SignatureError("not a SOAP 1.1 envelope")
     body = envelope.find(_q(NS_SOAP11, "Body"))
     if body is None:
         raise SignatureError("the envelope has no SOAP 1.1 Body")
     return body
 
 
-def sign_envelope(envelope: etree._Element, signer: Signer) -> etree._Element:
-    """Sign the Body of ``envelope`` in place and return it.
+def sign_envelope(
+    envelope: etree._Element,
+    signer: Signer,
+    *,
+    now: datetime | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+) -> etree._Element:
+    """Timestamp and sign ``envelope`` in place (Body and Timestamp) and return it.
 
     Anything that changes the Body after this (pretty-printing included) breaks the
     signature, so this must be the last step before serialising.
     """
     algorithm = signer.algorithm
+    created = now or datetime.now(UTC)
     body = _body(envelope)
-    body_id = body.get(_WSU_ID) or f"id-{uuid.uuid4().hex}"
-    body.set(_WSU_ID, body_id)
+    body.set(_WSU_ID, body.get(_WSU_ID) or f"id-{uuid.uuid4().hex}")
 
     header = envelope.find(_q(NS_SOAP11, "Header"))
     if header is None:
@@ -226,6 +112,11 @@ def sign_envelope(envelope: etree._Element, signer: Signer) -> etree._Element:
         header, _q(NS_WSSE, "Security"), nsmap={"wsse": NS_WSSE, "wsu": NS_WSU}
     )
     security.set(_q(NS_SOAP11, "mustUnderstand"), "1")
+    timestamp = etree.SubElement(
+        security, _q(NS_WSU, "Timestamp"), {_WSU_ID: f"TS-{uuid.uuid4().hex}"}
+    )
+    etree.SubElement(timestamp, _q(NS_WSU, "Created")).text = _utc(created)
+    etree.SubElement(timestamp, _q(NS_WSU, "Expires")).text = _utc(created + ttl)
     token_id = f"X509-{uuid.uuid4().hex}"
     token = etree.SubElement(
         security,
@@ -240,16 +131,19 @@ def sign_envelope(envelope: etree._Element, signer: Signer) -> etree._Element:
     etree.SubElement(
         signed_info, _q(NS_DS, "SignatureMethod"), Algorithm=algorithm.signature_method
     )
-    reference = etree.SubElement(signed_info, _q(NS_DS, "Reference"), URI=f"#{body_id}")
-    transforms = etree.SubElement(reference, _q(NS_DS, "Transforms"))
-    etree.SubElement(transforms, _q(NS_DS, "Transform"), Algorithm=EXC_C14N)
-    etree.SubElement(reference, _q(NS_DS, "DigestMethod"), Algorithm=algorithm.digest_method)
-    digest = etree.SubElement(reference, _q(NS_DS, "DigestValue"))
-    digest.text = base64.b64encode(algorithm.digest(_c14n(body))).decode("ascii")
-
-    value = etree.SubElement(signature, _q(NS_DS, "SignatureValue"))
-    value.text = base64.b64encode(signer.sign(_c14n(signed_info))).decode("ascii")
-
+    for node in (body, timestamp):
+        reference = etree.SubElement(
+            signed_info, _q(NS_DS, "Reference"), URI=f"#{node.get(_WSU_ID)}"
+        )
+        transforms = etree.SubElement(reference, _q(NS_DS, "Transforms"))
+        etree.SubElement(transforms, _q(NS_DS, "Transform"), Algorithm=EXC_C14N)
+        etree.SubElement(reference, _q(NS_DS, "DigestMethod"), Algorithm=algorithm.digest_method)
+        etree.SubElement(reference, _q(NS_DS, "DigestValue"))
+    etree.SubElement(signature, _q(NS_DS, "SignatureValue"))
+    try:
+        signer.sign(signature, [body, timestamp])
+    except xmlsec.Error as exc:
+        raise SignatureError(f"signing failed: {exc}") from exc
     key_info = etree.SubElement(signature, _q(NS_DS, "KeyInfo"))
     str_ = etree.SubElement(key_info, _q(NS_WSSE, "SecurityTokenReference"))
     etree.SubElement(str_, _q(NS_WSSE, "Reference"), URI=f"#{token_id}", ValueType=X509_TOKEN)
@@ -257,7 +151,7 @@ def sign_envelope(envelope: etree._Element, signer: Signer) -> etree._Element:
 
 
 def _one(parent: etree._Element, path: str, what: str) -> etree._Element:
-    found = parent.findall(path, namespaces={"ds": NS_DS, "wsse": NS_WSSE})
+    found = parent.findall(path, namespaces=_NS)
     if len(found) != 1:
         raise SignatureError(f"expected exactly one {what}, found {len(found)}")
     return found[0]
@@ -270,21 +164,44 @@ def _b64(element: etree._Element, what: str) -> bytes:
         raise SignatureError(f"{what} is not base64") from None
 
 
+def _instant(parent: etree._Element, name: str) -> datetime:
+    text = _one(parent, f"wsu:{name}", f"wsu:{name} in the Timestamp").text or ""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise SignatureError(f"wsu:{name} is not a date and time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise SignatureError(f"wsu:{name} has no time zone")
+    return moment
+
+
+def _unique_id(envelope: etree._Element, value: str) -> None:
+    """Refuse a second element carrying the same id: xmlsec would digest only one."""
+    holders: list[Any] = envelope.xpath(
+        "//@*[local-name()='Id' or local-name()='ID' or local-name()='id'][. = $v]", v=value
+    )
+    if len(holders) != 1:
+        raise SignatureError(f"the id {value!r} is not unique in the message")
+
+
 def verify_envelope(
     envelope: etree._Element,
     trust: TrustStore,
     algorithms: Mapping[str, SignatureAlgorithm] | None = None,
-) -> bytes:
-    """Check the Body's signature; return the signer's certificate (DER).
+) -> Verified:
+    """Check the signature over this envelope's Body and Timestamp.
 
-    Raises ``SignatureError`` on anything short of a valid signature, by a trusted
-    certificate, over exactly this envelope's Body.
+    Returns who signed and the timestamp's instants (see ``check_fresh``); raises
+    ``SignatureError`` on anything short of a valid signature, by a trusted
+    certificate, over exactly this envelope's Body and its Security header's Timestamp.
     """
     known = algorithms or {RSA_SHA256.signature_method: RSA_SHA256}
+    body = _body(envelope)
     header = envelope.find(_q(NS_SOAP11, "Header"))
-    if header is None:
-        raise SignatureError("the message is not signed (no SOAP Header)")
+    if header is None or not header.findall("wsse:Security", namespaces=_NS):
+        raise SignatureError("the message is not signed (no wsse:Security header)")
     security = _one(header, "wsse:Security", "wsse:Security header")
+    timestamp = _one(security, "wsu:Timestamp", "wsu:Timestamp")
     signature = _one(security, "ds:Signature", "ds:Signature")
     signed_info = _one(signature, "ds:SignedInfo", "ds:SignedInfo")
 
@@ -296,22 +213,26 @@ def verify_envelope(
     if algorithm is None:
         raise SignatureError(f"unsupported signature method {method}")
 
-    reference = _one(signed_info, "ds:Reference", "ds:Reference (only the Body is signed)")
-    body = _body(envelope)
-    body_id = body.get(_WSU_ID)
-    if not body_id or reference.get("URI") != f"#{body_id}":
-        raise SignatureError("the signature does not refer to this envelope's Body")
-    if len(envelope.xpath("//*[@wsu:Id=$id]", namespaces={"wsu": NS_WSU}, id=body_id)) != 1:
-        raise SignatureError("the Body's wsu:Id is not unique in the message")
-    for transform in reference.findall("ds:Transforms/ds:Transform", namespaces={"ds": NS_DS}):
-        if transform.get("Algorithm") != EXC_C14N:
-            raise SignatureError("unsupported transform")
-    digest_method = _one(reference, "ds:DigestMethod", "DigestMethod").get("Algorithm")
-    if digest_method != algorithm.digest_method:
-        raise SignatureError(f"unsupported digest method {digest_method}")
-    expected = _b64(_one(reference, "ds:DigestValue", "DigestValue"), "DigestValue")
-    if algorithm.digest(_c14n(body)) != expected:
-        raise SignatureError("the Body was altered after signing (digest mismatch)")
+    referenced = [body, timestamp]
+    wanted = []
+    for node, what in ((body, "Body"), (timestamp, "Timestamp")):
+        node_id = node.get(_WSU_ID)
+        if not node_id:
+            raise SignatureError(f"the {what} has no wsu:Id, so it cannot be signed")
+        _unique_id(envelope, node_id)
+        wanted.append(f"#{node_id}")
+    references = signed_info.findall("ds:Reference", namespaces=_NS)
+    if sorted(r.get("URI", "") for r in references) != sorted(wanted):
+        raise SignatureError(
+            "the signature does not refer to exactly this envelope's Body and Timestamp"
+        )
+    for reference in references:
+        transforms = reference.findall("ds:Transforms/ds:Transform", namespaces=_NS)
+        if [t.get("Algorithm") for t in transforms] != [EXC_C14N]:
+            raise SignatureError("a reference's only transform must be exclusive c14n")
+        digest = _one(reference, "ds:DigestMethod", "DigestMethod").get("Algorithm")
+        if digest != algorithm.digest_method:
+            raise SignatureError(f"unsupported digest method {digest}")
 
     token_ref = _one(
         signature, "ds:KeyInfo/wsse:SecurityTokenReference/wsse:Reference", "token reference"
@@ -319,30 +240,67 @@ def verify_envelope(
     token_id = (token_ref.get("URI") or "").removeprefix("#")
     tokens = [
         t
-        for t in security.findall("wsse:BinarySecurityToken", namespaces={"wsse": NS_WSSE})
-        if t.get(_WSU_ID) == token_id
+        for t in security.findall("wsse:BinarySecurityToken", namespaces=_NS)
+        if t.get(_WSU_ID) == token_id and t.get("ValueType") == X509_TOKEN
     ]
     if len(tokens) != 1:
-        raise SignatureError("the key reference does not name one BinarySecurityToken")
+        raise SignatureError("the key reference does not name one X.509 BinarySecurityToken")
     certificate = _b64(tokens[0], "BinarySecurityToken")
     if not trust.trusts(certificate):
         raise SignatureError("the signing certificate is not trusted")
-    signature_value = _b64(_one(signature, "ds:SignatureValue", "SignatureValue"), "SignatureValue")
-    if not algorithm.verify(certificate, _c14n(signed_info), signature_value):
-        raise SignatureError("the signature does not match the signed content")
-    return certificate
+    if not algorithm.verify(signature, certificate, referenced):
+        raise SignatureError(
+            "the signature does not verify: the Body or Timestamp was altered after "
+            "signing, or signed with a key other than the certificate's"
+        )
+    created, expires = _instant(timestamp, "Created"), _instant(timestamp, "Expires")
+    if expires <= created:
+        raise SignatureError("the timestamp expires before it was created")
+    return Verified(certificate, created, expires)
+
+
+def check_fresh(verified: Verified, now: datetime, window: timedelta) -> None:
+    """Refuse a message created more than ``window`` from ``now`` (either way) or expired.
+
+    ``window`` allows for the clocks of two systems drifting apart and for the time a
+    message spends in transit; past it a genuine message is taken as replayed.
+    """
+    skew = abs(now - verified.created)
+    if skew > window:
+        raise SignatureError(
+            f"the timestamp is stale: created {_utc(verified.created)}, "
+            f"{skew.total_seconds():.0f}s from our clock, outside the "
+            f"{window.total_seconds():.0f}s window"
+        )
+    if now >= verified.expires:
+        raise SignatureError(f"the message expired at {_utc(verified.expires)}")
 
 
 class BodySignature:
-    """zeep's ``wsse`` hook: sign what the client sends, verify what it receives."""
+    """zeep's ``wsse`` hook: sign what the client sends, verify what it receives.
 
-    def __init__(self, signer: Signer, trust: TrustStore) -> None:
+    A reply must be signed by a trusted certificate and timestamped within ``window``
+    of ``clock``; our own messages carry a timestamp that expires after ``ttl``.
+    """
+
+    def __init__(
+        self,
+        signer: Signer,
+        trust: TrustStore,
+        *,
+        clock: Clock | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        ttl: timedelta = DEFAULT_TTL,
+    ) -> None:
         self.signer = signer
         self.trust = trust
+        self.clock = clock or SystemClock()
+        self.window = window
+        self.ttl = ttl
 
     def apply(self, envelope: etree._Element, headers: Any) -> tuple[etree._Element, Any]:
-        return sign_envelope(envelope, self.signer), headers
+        return sign_envelope(envelope, self.signer, now=self.clock.now(), ttl=self.ttl), headers
 
     def verify(self, envelope: etree._Element) -> etree._Element:
-        verify_envelope(envelope, self.trust)
+        check_fresh(verify_envelope(envelope, self.trust), self.clock.now(), self.window)
         return envelope

@@ -36,6 +36,7 @@ __all__ = [
     "bus_schema",
     "load_services",
     "service_by_key",
+    "soap_actions",
 ]
 
 CONTRACT_DIR = Path(__file__).resolve().parent
@@ -114,6 +115,42 @@ def service_by_key(key: str, path: Path = SERVICES_PATH) -> ServiceDefinition:
         if service.key == key:
             return service
     raise KeyError(f"no bus service with key {key!r} in {path}")
+
+
+_WSDL = "http://schemas.xmlsoap.org/wsdl/"
+_WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+
+
+@cache
+def soap_actions(wsdl_path: Path) -> dict[str, str]:
+    """Each operation's Body element (Clark name) -> its ``soapAction``, from the WSDL.
+
+    Document/literal: a request's Body holds the input message's one part element, so
+    that element tells which operation, and so which ``SOAPAction``, a request means.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    root = etree.parse(str(wsdl_path), parser).getroot()
+    ns = {"wsdl": _WSDL, "soap": _WSDL_SOAP}
+
+    def clark(prefixed: str, context: etree._Element) -> str:
+        prefix, _, local = prefixed.rpartition(":")
+        return f"{{{context.nsmap[prefix or None]}}}{local}"
+
+    parts = {
+        message.get("name"): clark(part.get("element", ""), part)
+        for message in root.findall("wsdl:message", ns)
+        for part in message.findall("wsdl:part", ns)
+    }
+    inputs = {
+        operation.get("name"): parts[etree.QName(clark(entry.get("message", ""), entry)).localname]
+        for operation in root.findall("wsdl:portType/wsdl:operation", ns)
+        for entry in operation.findall("wsdl:input", ns)
+    }
+    return {
+        inputs[operation.get("name")]: soap.get("soapAction", "")
+        for operation in root.findall("wsdl:binding/wsdl:operation", ns)
+        for soap in operation.findall("soap:operation", ns)
+    }
 
 
 _SCHEMA_LOCK = threading.Lock()

@@ -27,6 +27,9 @@ SERVICE_UNKNOWN: Final = "ESRV001"
 SERVICE_UNAVAILABLE: Final = "ESRV002"
 """The registry behind the bus did not answer; worth retrying."""
 
+INTERNAL_ERROR: Final = "ESRV003"
+"""The bus itself failed while handling the message (a Server fault, not the caller's)."""
+
 NOT_FOUND: Final = "EDAT001"
 """The registry has no record for the key asked (e.g. a valid IIN nobody holds)."""
 

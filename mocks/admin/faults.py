@@ -10,12 +10,14 @@ them in the order they were added and applies the first that fires.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from mocks.admin.journal import JournalRecord
 from mocks.admin.scenarios import Scenarios
 
 ANY_SERVICE = "*"
@@ -34,6 +36,11 @@ class FaultKind(StrEnum):
     """HTTP 200 with a body that is neither XML nor JSON."""
     TRUNCATED = "truncated"
     """The mock's real answer cut in half (the headers agree with the shorter body)."""
+    REPLAY_REPLY = "replay_reply"
+    """The answer the mock gave to an earlier call of the same service, byte for byte
+    (signed and dated then), instead of answering this one: a replay, as an attacker or
+    a confused proxy would send it. With no earlier answer to replay, the call is
+    answered normally."""
 
 
 class FaultSpec(BaseModel):
@@ -190,3 +197,22 @@ def malformed_body(body: str | None = None) -> bytes:
 def truncate_body(body: bytes) -> bytes:
     """The first half of a real answer: starts right, so only a full parse notices."""
     return body[: len(body) // 2]
+
+
+def earlier_reply(
+    records: Sequence[JournalRecord], *, exclude: Callable[[JournalRecord], bool]
+) -> JournalRecord | None:
+    """What a ``replay_reply`` answers with: the latest whole, successful, genuine
+    answer among ``records`` (oldest first) that ``exclude`` does not rule out (say,
+    the answers to this very request)."""
+    for record in reversed(records):
+        if (
+            record.http_status is not None
+            and 200 <= record.http_status < 300
+            and record.fault is None
+            and record.response
+            and not record.response_truncated
+            and not exclude(record)
+        ):
+            return record
+    return None

@@ -15,11 +15,13 @@ first (a bad password, an unknown service) gets that refusal, not the injected f
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -36,14 +38,23 @@ from mocks.admin import (
     malformed_body,
     truncate_body,
 )
+from mocks.admin.faults import earlier_reply
+from mocks.admin.journal import JournalRecord
 from mocks.population import Population
 from mocks.shep.async_bus import AsyncBus, install_async_channel
 from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
-from mocks.shep.contract_http import XML_MEDIA_TYPE, install_contract_routes, read_limited
+from mocks.shep.contract_http import (
+    XML_MEDIA_TYPE,
+    install_contract_routes,
+    read_limited,
+    soap_response,
+)
 from mocks.shep.journal import Journal
 from mocks.shep.registries import Registry, RegistryFault, registries_for
+from mocks.shep.soap11 import INTERNAL_FAULT, too_large
 
+log = logging.getLogger(__name__)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -77,20 +88,46 @@ def create_app(
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def send_message(request: Request) -> Response:
+        try:
+            return await exchange(request)
+        except Exception as exc:  # the last resort: still a SOAP fault, never a text page
+            log.error("the bus's endpoint failed: %s", type(exc).__name__)
+            return soap_response(INTERNAL_FAULT, 500)
+
+    async def exchange(request: Request) -> Response:
         received_at, clock_time, started = datetime.now(UTC), admin.clock.now(), time.monotonic()
         raw = await read_limited(request, config.max_body_bytes)
         fault: AppliedFault | None = None
+        replayed: JournalRecord | None = None
         if raw is None:
-            raw, reply = b"", BusReply(413, b"", codes.INVALID_REQUEST)
-            heard = _Heard()
+            raw, heard = b"", _Heard()
+            reply = await run_in_threadpool(bus.refuse, too_large(config.max_body_bytes))
         else:
             heard = await run_in_threadpool(_Heard.read, raw)
             fault = admin.decide(heard.service_id)
             if fault is not None and fault.delay_ms:
                 await asyncio.sleep(fault.delay_seconds)
-            reply, fault = await _answer(bus, injector, raw, heard, fault)
+            if fault is not None and fault.kind is FaultKind.REPLAY_REPLY:
+                replayed = _earlier(admin, path, heard)
+                fault = fault if replayed is not None else None
+            if replayed is not None:
+                reply = BusReply(
+                    200, replayed.response, "", heard.message_id, heard.service_id, heard.sender_id
+                )
+            else:
+                headers = request.headers
+                content_type, action = headers.get("content-type"), headers.get("soapaction")
+                reply, fault = await _answer(bus, injector, raw, content_type, action, heard, fault)
 
         def journal(status: int | None, body: bytes) -> None:
+            extra = {
+                "status_code": reply.status_code,
+                "message_id": reply.message_id or heard.message_id,
+                "service_id": reply.service_id or heard.service_id,
+                "sender_id": reply.sender_id or heard.sender_id,
+            }
+            if replayed is not None:
+                extra["replay_of"] = replayed.extra.get("message_id")
             admin.journal.add(
                 method=request.method,
                 path=request.url.path,
@@ -102,28 +139,26 @@ def create_app(
                 received_at=received_at,
                 clock_time=clock_time,
                 duration_ms=(time.monotonic() - started) * 1000,
-                extra={
-                    "status_code": reply.status_code,
-                    "message_id": reply.message_id or heard.message_id,
-                    "service_id": reply.service_id or heard.service_id,
-                    "sender_id": reply.sender_id or heard.sender_id,
-                },
+                extra=extra,
             )
 
         if fault is not None and fault.kind is FaultKind.CONNECTION_RESET:
             journal(None, b"")
             return ConnectionResetResponse()
-        status, body, media_type = reply.http_status, reply.body, XML_MEDIA_TYPE
         if fault is not None and fault.kind is FaultKind.HTTP_ERROR:
-            status, body = fault.status or 500, (fault.body or "").encode()
+            body = (fault.body or "").encode()
+            journal(fault.status or 500, body)
             media_type = fault.content_type or "text/plain; charset=utf-8"
-        elif fault is not None and fault.kind is FaultKind.MALFORMED:
-            status, body = 200, malformed_body(fault.body)
-            media_type = fault.content_type or XML_MEDIA_TYPE
-        elif fault is not None and fault.kind is FaultKind.TRUNCATED:
+            return Response(body, status_code=fault.status or 500, media_type=media_type)
+        if fault is not None and fault.kind is FaultKind.MALFORMED:
+            body = malformed_body(fault.body)
+            journal(200, body)
+            return Response(body, status_code=200, media_type=fault.content_type or XML_MEDIA_TYPE)
+        body = reply.body
+        if fault is not None and fault.kind is FaultKind.TRUNCATED:
             body = truncate_body(body)
-        journal(status, body)
-        return Response(body, status_code=status, media_type=media_type)
+        journal(reply.http_status, body)
+        return soap_response(body, reply.http_status)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -156,18 +191,38 @@ class _Heard:
 
 
 async def _answer(
-    bus: SyncBus, injector: _Injector, raw: bytes, heard: _Heard, fault: AppliedFault | None
+    bus: SyncBus,
+    injector: _Injector,
+    raw: bytes,
+    content_type: str | None,
+    soap_action: str | None,
+    heard: _Heard,
+    fault: AppliedFault | None,
 ) -> tuple[BusReply, AppliedFault | None]:
     """The bus's reply, and the fault that actually applied to it."""
-    if fault is not None and fault.kind in (FaultKind.HTTP_ERROR, FaultKind.MALFORMED):
+    if fault is not None and fault.kind in _NOT_CONSULTED:
         return BusReply(0, b"", "", heard.message_id, heard.service_id, heard.sender_id), fault
-    if fault is not None and fault.kind is FaultKind.CONNECTION_RESET:
-        return BusReply(0, b"", "", heard.message_id, heard.service_id, heard.sender_id), fault
+    handle = partial(bus.handle, raw, content_type=content_type, soap_action=soap_action)
     if fault is None or fault.kind is not FaultKind.SOAP_FAULT:
         # Parsing, schema validation and two RSA operations: keep them off the loop.
-        return await run_in_threadpool(bus.handle, raw), fault
-    reply, used = await run_in_threadpool(injector.handle, bus, raw, fault)
+        return await run_in_threadpool(handle), fault
+    reply, used = await run_in_threadpool(injector.handle, handle, fault)
     return reply, fault if used else None
+
+
+def _earlier(admin: MockAdmin, path: str, heard: _Heard) -> JournalRecord | None:
+    """The sync channel's latest genuine answer to another request of this service."""
+    channel = path.rstrip("/")
+    return earlier_reply(
+        admin.journal.records(service=heard.service_id),
+        exclude=lambda r: (
+            r.path.rstrip("/") != channel
+            or (heard.message_id is not None and r.extra.get("message_id") == heard.message_id)
+        ),
+    )
+
+
+_NOT_CONSULTED = frozenset({FaultKind.HTTP_ERROR, FaultKind.MALFORMED, FaultKind.CONNECTION_RESET})
 
 
 class _Injector:
@@ -180,10 +235,10 @@ class _Injector:
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def handle(self, bus: SyncBus, raw: bytes, fault: AppliedFault) -> tuple[BusReply, bool]:
+    def handle(self, handle: Callable[[], BusReply], fault: AppliedFault) -> tuple[BusReply, bool]:
         self._local.fault, self._local.used = fault, False
         try:
-            return bus.handle(raw), bool(self._local.used)
+            return handle(), bool(self._local.used)
         finally:
             self._local.fault = None
 

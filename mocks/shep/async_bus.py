@@ -25,29 +25,28 @@ and the same signing: ``AsyncBus`` is a ``SyncBus`` with other operations.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from fastapi import FastAPI, Request, Response
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
-from adapters.shep.wsse import NS_SOAP11
 from contracts.clock import Clock
-from contracts.shep import (
-    ASYNC_WSDL_PATH,
-    NS_ASYNC_TYPES,
-    codes,
-)
+from contracts.shep import ASYNC_WSDL_PATH, NS_ASYNC_TYPES, codes
+from contracts.shep.wsse import NS_SOAP11
 from mocks.admin import MockAdmin
-from mocks.shep.bus import BusReply, SyncBus, _Refusal
+from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
-from mocks.shep.contract_http import XML_MEDIA_TYPE, install_contract_routes, read_limited
+from mocks.shep.contract_http import install_contract_routes, read_limited, soap_response
 from mocks.shep.registries import Registry, RegistryFault
+from mocks.shep.soap11 import INTERNAL_FAULT, Refusal, too_large
 
 __all__ = [
     "ASYNC_PATH",
@@ -63,6 +62,7 @@ DELIVERY_STATES = ("ON_DELIVERY", "DELIVERED", "NOT_DELIVERED", "DELIVERY_STOPPE
 OPERATIONS = ("sendMessage", "getMessageStatus", "getMessages", "sendDeliveryNotification")
 DEFAULT_MAX_COUNT = 100
 
+log = logging.getLogger(__name__)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -95,6 +95,7 @@ class AsyncBus(SyncBus):
 
     fault_element = f"{{{NS_ASYNC_TYPES}}}AsyncChannelFault"
     types_namespace = NS_ASYNC_TYPES
+    wsdl_path = ASYNC_WSDL_PATH
 
     def __init__(
         self,
@@ -102,9 +103,10 @@ class AsyncBus(SyncBus):
         registries: Mapping[str, Registry],
         clock: Clock | None = None,
         *,
+        wall_clock: Clock | None = None,
         response_delay: timedelta = timedelta(0),
     ) -> None:
-        super().__init__(config, registries, clock)
+        super().__init__(config, registries, clock, wall_clock=wall_clock)
         self.response_delay = response_delay
         self._queue = _Queue()
 
@@ -112,10 +114,10 @@ class AsyncBus(SyncBus):
         with self._queue.lock:
             self._queue.messages.clear()
 
-    def handle(self, raw: bytes) -> BusReply:
+    def handle(self, raw: bytes, *, content_type: str | None, soap_action: str | None) -> BusReply:
         message_id = service_id = sender_id = None
         try:
-            envelope, operation = self._parse_async(raw)
+            envelope, operation = self._parse_async(raw, content_type, soap_action)
             name = etree.QName(operation).localname
             request = operation.find("request")
             assert request is not None  # the schema requires it
@@ -134,17 +136,19 @@ class AsyncBus(SyncBus):
                 if name == "sendDeliveryNotification":
                     self._confirm(ids, sender_id)
                 body = self._statuses(name, ids, sender_id)
-            status, code = 200, codes.SUCCESS
-        except _Refusal as refusal:
-            body = self._fault(refusal)
-            status, code = 500, refusal.code
-        return BusReply(status, body, code, message_id, service_id, sender_id or None)
+        except Exception as exc:  # every failure is a SOAP fault, the bus's own included
+            return self.refuse(exc, message_id, service_id, sender_id or None)
+        return BusReply(200, body, codes.SUCCESS, message_id, service_id, sender_id or None)
 
     # -- parsing -----------------------------------------------------------------------
 
-    def _parse_async(self, raw: bytes) -> tuple[etree._Element, etree._Element]:
+    def _parse_async(
+        self, raw: bytes, content_type: str | None, soap_action: str | None
+    ) -> tuple[etree._Element, etree._Element]:
         allowed = {f"{{{NS_ASYNC_TYPES}}}{op}" for op in OPERATIONS}
-        return self._parse_envelope(raw, allowed, "of " + ", ".join(OPERATIONS))
+        return self._parse_envelope(
+            raw, content_type, soap_action, allowed, "of " + ", ".join(OPERATIONS)
+        )
 
     # -- operations --------------------------------------------------------------------
 
@@ -158,17 +162,17 @@ class AsyncBus(SyncBus):
             known = self._queue.messages.get(message_id)
         if known is not None:
             if known.owner != sender_id or known.message_type != "REQUEST":
-                raise _Refusal(codes.INVALID_REQUEST, f"messageId {message_id!r} is taken")
+                raise Refusal(codes.INVALID_REQUEST, f"messageId {message_id!r} is taken")
             return self._acknowledge(message_id, info.findtext("correlationId"))  # a repeat
         if message_type != "REQUEST":
-            raise _Refusal(
+            raise Refusal(
                 codes.INVALID_REQUEST,
                 f"this bus's registries take REQUEST messages, not {message_type}",
             )
         registry_key = self.config.services.get(service_id)
         registry = self.registries.get(registry_key) if registry_key else None
         if registry is None:
-            raise _Refusal(codes.SERVICE_UNKNOWN, f"no service {service_id!r} on this bus")
+            raise Refusal(codes.SERVICE_UNKNOWN, f"no service {service_id!r} on this bus")
         data = request.find("messageData/data")
         assert data is not None
         now = self._now()
@@ -362,12 +366,27 @@ def install_async_channel(
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def async_message(request: Request) -> Response:
+        try:
+            return await exchange(request)
+        except Exception as exc:  # the last resort: still a SOAP fault, never a text page
+            log.error("the async channel's endpoint failed: %s", type(exc).__name__)
+            return soap_response(INTERNAL_FAULT, 500)
+
+    async def exchange(request: Request) -> Response:
         received_at, clock_time, started = datetime.now(UTC), admin.clock.now(), time.monotonic()
         raw = await read_limited(request, limit)
         if raw is None:
-            raw, reply = b"", BusReply(413, b"", codes.INVALID_REQUEST)
+            raw = b""
+            reply = await run_in_threadpool(bus.refuse, too_large(limit))
         else:
-            reply = await run_in_threadpool(bus.handle, raw)
+            reply = await run_in_threadpool(
+                partial(
+                    bus.handle,
+                    raw,
+                    content_type=request.headers.get("content-type"),
+                    soap_action=request.headers.get("soapaction"),
+                )
+            )
         admin.journal.add(
             method=request.method,
             path=request.url.path,
@@ -387,4 +406,4 @@ def install_async_channel(
                 "operation": _operation_of(raw),
             },
         )
-        return Response(reply.body, status_code=reply.http_status, media_type=XML_MEDIA_TYPE)
+        return soap_response(reply.body, reply.http_status)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.shep.wsse import RsaSigner, Signer, TrustStore, generate_rsa_credentials
 from contracts.shep import load_services
+from mocks.shep.wsse import KeyPair
 
 DEFAULT_PATH = "/bip-sync-wss-gost/"
 DEV_SENDER_ID = "KZ_SOCIAL_GATEWAY"
@@ -30,7 +30,8 @@ class SenderAccount:
 
 @dataclass(frozen=True)
 class BusConfig:
-    signer: Signer
+    signer: KeyPair
+    """The bus's own key: every answer is signed with it."""
     senders: Mapping[str, SenderAccount]
     services: Mapping[str, str] = field(
         default_factory=lambda: {s.service_id: s.key for s in load_services()}
@@ -39,18 +40,18 @@ class BusConfig:
     path: str = DEFAULT_PATH
     max_body_bytes: int = 1 << 20
     journal_size: int = 1000
-
-    def trust_for(self, sender_id: str) -> TrustStore:
-        account = self.senders.get(sender_id)
-        return TrustStore(account.certificates if account else ())
+    timestamp_window: float = 300.0
+    """Seconds a request's signed timestamp may lie from the bus's clock, either way."""
+    timestamp_ttl: float = 300.0
+    """Seconds until the timestamp on the bus's answers expires."""
 
 
 @dataclass(frozen=True)
 class DevCredentials:
     """What a developer's client needs to talk to the mock bus started by the CLI."""
 
-    bus: RsaSigner
-    sender: RsaSigner
+    bus: KeyPair
+    sender: KeyPair
     sender_id: str
     password: str
 
@@ -63,14 +64,14 @@ def dev_credentials(state_dir: Path) -> DevCredentials:
     """
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    def signer(name: str) -> RsaSigner:
+    def signer(name: str) -> KeyPair:
         key, cert = state_dir / f"{name}-key.pem", state_dir / f"{name}-cert.pem"
         if key.exists() and cert.exists():
-            return RsaSigner.from_pem(key.read_bytes(), cert.read_bytes())
-        made = generate_rsa_credentials(f"mock {name}")
-        key.write_bytes(made.private_key_pem())
+            return KeyPair(key.read_bytes(), cert.read_bytes())
+        made = KeyPair.generate(f"mock {name}")
+        key.write_bytes(made.key_pem)
         os.chmod(key, 0o600)
-        cert.write_bytes(made.certificate_pem())
+        cert.write_bytes(made.certificate_pem)
         return made
 
     sender_file = state_dir / "sender.json"

@@ -14,10 +14,9 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 
 from contracts.shep import CONTRACT_DIR, SCHEMA_FILES
+from mocks.shep.soap11 import XML_MEDIA_TYPE
 
-__all__ = ["XML_MEDIA_TYPE", "install_contract_routes", "read_limited"]
-
-XML_MEDIA_TYPE = "text/xml; charset=utf-8"
+__all__ = ["XML_MEDIA_TYPE", "install_contract_routes", "read_limited", "soap_response"]
 _ADDRESS = re.compile(rb'(<soap:address location=")[^"]*(")')
 
 
@@ -58,3 +57,8 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def soap_response(body: bytes, status: int) -> Response:
+    """A SOAP answer: 200 for a result, 500 for any fault (SOAP 1.1, 6.2), as text/xml."""
+    return Response(body, status_code=status, media_type=XML_MEDIA_TYPE)

@@ -19,13 +19,14 @@ from adapters.shep import (
     GuardianshipClient,
     IndividualsClient,
     MigrationPoliceClient,
+    RsaSigner,
     ShepError,
     ShepSettings,
     SupremeCourtClient,
     SyncChannelClient,
     TrustStore,
+    generate_rsa_credentials,
 )
-from adapters.shep.wsse import NS_SOAP11, RsaSigner, generate_rsa_credentials
 from contracts.shep import (
     EOPEKA_NS,
     GBDFL_NS,
@@ -36,16 +37,18 @@ from contracts.shep import (
     codes,
     load_services,
 )
+from contracts.shep.wsse import NS_SOAP11
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, Journal, SenderAccount, create_app
+from mocks.shep.wsse import KeyPair
 
 ADDRESS = "http://bus.test/bip-sync-wss-gost/"
 PAYLOAD_NAMESPACES = {GBDFL_NS, ZAGS_NS, EOPEKA_NS, SUPREME_COURT_NS, MIGRATION_NS}
 
 
 @pytest.fixture(scope="module")
-def keys() -> tuple[RsaSigner, RsaSigner]:
-    return generate_rsa_credentials("bus"), generate_rsa_credentials("gateway")
+def keys() -> tuple[KeyPair, RsaSigner]:
+    return KeyPair.generate("bus"), generate_rsa_credentials("gateway")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def journal() -> Journal:
 
 @pytest.fixture
 async def channel(
-    keys: tuple[RsaSigner, RsaSigner], population: Population, journal: Journal
+    keys: tuple[KeyPair, RsaSigner], population: Population, journal: Journal
 ) -> AsyncIterator[SyncChannelClient]:
     bus_key, client_key = keys
     account = SenderAccount("GW", "secret", (client_key.certificate_der,))

@@ -14,9 +14,15 @@ import pytest
 import zeep
 from lxml import etree
 
-from adapters.shep import ShepError, ShepNotFound, ShepSettings, TrustStore
+from adapters.shep import (
+    RsaSigner,
+    ShepError,
+    ShepNotFound,
+    ShepSettings,
+    TrustStore,
+    generate_rsa_credentials,
+)
 from adapters.shep.async_channel import AsyncChannelClient
-from adapters.shep.wsse import NS_SOAP11, NS_WSSE, RsaSigner, generate_rsa_credentials
 from contracts.shep import (
     ASYNC_WSDL_PATH,
     CONTRACT_DIR,
@@ -27,8 +33,10 @@ from contracts.shep import (
     codes,
     service_by_key,
 )
+from contracts.shep.wsse import NS_SOAP11, NS_WSSE
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, Journal, JournalEntry, SenderAccount, create_app
+from mocks.shep.wsse import KeyPair
 
 ADDRESS = "http://bus.test/bip-async-wss-gost/"
 INDIVIDUALS = service_by_key("individuals").service_id
@@ -36,8 +44,8 @@ OPERATIONS = ("sendMessage", "getMessageStatus", "getMessages", "sendDeliveryNot
 
 
 @pytest.fixture(scope="module")
-def bus_key() -> RsaSigner:
-    return generate_rsa_credentials("bus")
+def bus_key() -> KeyPair:
+    return KeyPair.generate("bus")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +65,7 @@ def journal() -> Journal:
 
 @pytest.fixture
 async def http(
-    bus_key: RsaSigner, client_key: RsaSigner, population: Population, journal: Journal
+    bus_key: KeyPair, client_key: RsaSigner, population: Population, journal: Journal
 ) -> AsyncIterator[httpx.AsyncClient]:
     account = SenderAccount("GW", "secret", (client_key.certificate_der,))
     app = create_app(
@@ -68,7 +76,7 @@ async def http(
 
 
 def client(
-    http: httpx.AsyncClient, signer: RsaSigner, bus_key: RsaSigner, password: str = "secret"
+    http: httpx.AsyncClient, signer: RsaSigner, bus_key: KeyPair, password: str = "secret"
 ) -> AsyncChannelClient:
     settings = ShepSettings(address=ADDRESS, sender_id="GW", password=password)
     return AsyncChannelClient(settings, signer, TrustStore([bus_key.certificate_der]), http=http)
@@ -130,7 +138,7 @@ async def test_every_exchanged_message_validates(
     journal: Journal,
     population: Population,
     client_key: RsaSigner,
-    bus_key: RsaSigner,
+    bus_key: KeyPair,
 ) -> None:
     async with client(http, client_key, bus_key) as good:
         for person in population.people[:5]:
@@ -170,7 +178,9 @@ async def test_a_request_that_breaks_the_contract_gets_a_valid_fault_with_reason
         "<request><messageInfo><messageId>1</messageId><messageType>LETTER</messageType>"
         "</messageInfo></request></t:sendMessage></e:Body></e:Envelope>"
     ).encode()
-    response = await http.post(ADDRESS, content=bad)
+    # As SOAP 1.1 over HTTP requires, so that the contract is what fails.
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"sendMessage"'}
+    response = await http.post(ADDRESS, content=bad, headers=headers)
     assert response.status_code == 500
     error = check_message(response.content, "Fault")
     assert error.findtext("errorCode") == codes.INVALID_REQUEST

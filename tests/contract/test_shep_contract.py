@@ -17,12 +17,13 @@ from lxml import etree
 
 from adapters.shep import (
     IndividualsClient,
+    RsaSigner,
     ShepError,
     ShepSettings,
     SyncChannelClient,
     TrustStore,
+    generate_rsa_credentials,
 )
-from adapters.shep.wsse import NS_SOAP11, NS_WSSE, RsaSigner, generate_rsa_credentials
 from contracts.shep import (
     CONTRACT_DIR,
     GBDFL_NS,
@@ -33,16 +34,18 @@ from contracts.shep import (
     codes,
     load_services,
 )
+from contracts.shep.wsse import NS_SOAP11, NS_WSSE
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, Journal, JournalEntry, SenderAccount, create_app
+from mocks.shep.wsse import KeyPair
 
 ADDRESS = "http://bus.test/bip-sync-wss-gost/"
 KNOWN_PAYLOAD_NAMESPACES = {GBDFL_NS}
 
 
 @pytest.fixture(scope="module")
-def bus_key() -> RsaSigner:
-    return generate_rsa_credentials("bus")
+def bus_key() -> KeyPair:
+    return KeyPair.generate("bus")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,7 @@ def journal() -> Journal:
 
 @pytest.fixture
 def app(
-    bus_key: RsaSigner, client_key: RsaSigner, population: Population, journal: Journal
+    bus_key: KeyPair, client_key: RsaSigner, population: Population, journal: Journal
 ) -> object:
     account = SenderAccount("GW", "secret", (client_key.certificate_der,))
     config = BusConfig(signer=bus_key, senders={"GW": account})
@@ -76,7 +79,7 @@ async def http(app: object) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def channel(
-    http: httpx.AsyncClient, signer: RsaSigner, bus_key: RsaSigner, **changes: str
+    http: httpx.AsyncClient, signer: RsaSigner, bus_key: KeyPair, **changes: str
 ) -> SyncChannelClient:
     settings = ShepSettings(
         address=ADDRESS,
@@ -129,7 +132,7 @@ async def test_every_exchanged_message_validates(
     journal: Journal,
     population: Population,
     client_key: RsaSigner,
-    bus_key: RsaSigner,
+    bus_key: KeyPair,
 ) -> None:
     async with channel(http, client_key, bus_key) as good:
         individuals = IndividualsClient(good)
@@ -175,7 +178,9 @@ async def test_a_request_that_breaks_the_contract_gets_a_valid_fault_with_reason
         "<request><requestInfo><messageId>1</messageId></requestInfo></request>"
         "</t:SendMessage></e:Body></e:Envelope>"
     ).encode()
-    response = await http.post(ADDRESS, content=bad)
+    # As SOAP 1.1 over HTTP requires, so that the contract is what fails.
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"SendMessage"'}
+    response = await http.post(ADDRESS, content=bad, headers=headers)
     assert response.status_code == 500
     error = check_message(response.content, "Fault")
     assert error.findtext("errorCode") == codes.INVALID_REQUEST

@@ -26,14 +26,16 @@ from adapters.shep import (
     ShepError,
     ShepSettings,
     ShepUnavailable,
+    ShepUnexpectedReply,
     SyncChannelClient,
     TrustStore,
 )
-from adapters.shep.wsse import RsaSigner, generate_rsa_credentials
+from adapters.shep.dsig import RsaSigner, generate_rsa_credentials
 from contracts.shep import codes
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, SenderAccount, create_app
 from mocks.shep.server import RunningServer, serve_in_thread
+from mocks.shep.wsse import KeyPair
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +47,7 @@ SERVICE = "GBDFL_UniversalServiceSync"
 class Bus:
     server: RunningServer
     population: Population
-    bus_key: RsaSigner
+    bus_key: KeyPair
     client_key: RsaSigner
 
     @property
@@ -76,7 +78,7 @@ class Bus:
 
 @pytest.fixture(scope="module")
 def bus() -> Iterator[Bus]:
-    bus_key, client_key = generate_rsa_credentials("bus"), generate_rsa_credentials("gateway")
+    bus_key, client_key = KeyPair.generate("bus"), generate_rsa_credentials("gateway")
     config = BusConfig(
         signer=bus_key, senders={"GW": SenderAccount("GW", "secret", (client_key.certificate_der,))}
     )
@@ -325,6 +327,46 @@ async def test_a_well_formed_but_unsigned_answer_is_a_signature_error(
         with pytest.raises(ShepAuthError):
             await IndividualsClient(channel).person_by_iin(bus.iin)
     assert await count(admin) == 1
+
+
+# --- replay_reply ----------------------------------------------------------------------
+
+
+async def test_a_replayed_reply_is_refused_by_the_adapter(
+    bus: Bus, admin: httpx.AsyncClient
+) -> None:
+    """The issue's acceptance: an earlier signed answer, replayed by the bus, is refused.
+
+    The replayed answer is genuine and seconds old: signature and timestamp hold, only
+    its correlation (another request's messageId) gives it away.
+    """
+    first, second = bus.population.people[0].iin, bus.population.people[1].iin
+    async with bus.channel() as channel:
+        client = IndividualsClient(channel)
+        person = await client.person_by_iin(first)
+        assert person is not None and person.iin == first
+        await inject(admin, kind="replay_reply", times=1)
+        with pytest.raises(ShepUnexpectedReply, match="correlationId") as caught:
+            await client.person_by_iin(second)
+        again = await client.person_by_iin(second)
+        assert again is not None and again.iin == second
+    original, replayed, answered = await calls(admin)
+    assert replayed["fault"].startswith("replay_reply#")
+    assert replayed["http_status"] == 200
+    assert replayed["response"] == original["response"], "byte for byte, signature and all"
+    assert replayed["replay_of"] == original["message_id"] != replayed["message_id"]
+    assert caught.value.message_id == replayed["message_id"]
+    assert answered["fault"] is None and answered["message_id"] != replayed["message_id"]
+
+
+async def test_with_nothing_to_replay_the_call_is_answered(
+    bus: Bus, admin: httpx.AsyncClient
+) -> None:
+    await inject(admin, kind="replay_reply", times=1)
+    async with bus.channel() as channel:
+        assert await IndividualsClient(channel).person_by_iin(bus.iin) is not None
+    (call,) = await calls(admin)
+    assert call["fault"] is None and call["http_status"] == 200
 
 
 # --- triggers ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from adapters.shep import (
     SyncChannelClient,
     TrustStore,
 )
-from adapters.shep.wsse import RsaSigner, generate_rsa_credentials
+from adapters.shep.dsig import RsaSigner, generate_rsa_credentials
 from contracts.amqp import Topology
 from contracts.clock import ManualClock
 from gateway.agencies import load_agencies
@@ -46,6 +46,7 @@ from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, SenderAccount
 from mocks.shep import create_app as create_bus
 from mocks.shep.server import RunningServer, serve_in_thread
+from mocks.shep.wsse import KeyPair
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,7 @@ PATH = "/bip-sync-wss-gost/"
 class Bus:
     server: RunningServer
     population: Population
-    bus_key: RsaSigner
+    bus_key: KeyPair
     client_key: RsaSigner
 
     def channel(self, address: str | None = None) -> SyncChannelClient:
@@ -92,7 +93,7 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def bus() -> Iterator[Bus]:
-    bus_key, client_key = generate_rsa_credentials("bus"), generate_rsa_credentials("gateway")
+    bus_key, client_key = KeyPair.generate("bus"), generate_rsa_credentials("gateway")
     account = SenderAccount("GW", "secret", (client_key.certificate_der,))
     population = generate_population(42)
     app = create_bus(population, BusConfig(signer=bus_key, senders={"GW": account}))

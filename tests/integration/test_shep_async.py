@@ -14,9 +14,16 @@ import pytest
 from fastapi import FastAPI
 from lxml import etree
 
-from adapters.shep import ShepAuthError, ShepError, ShepNotFound, ShepSettings, TrustStore
+from adapters.shep import (
+    RsaSigner,
+    ShepAuthError,
+    ShepError,
+    ShepNotFound,
+    ShepSettings,
+    TrustStore,
+    generate_rsa_credentials,
+)
 from adapters.shep.async_channel import AsyncChannelClient, DeliveryState
-from adapters.shep.wsse import RsaSigner, generate_rsa_credentials
 from contracts.shep import GBDFL_NS, codes, service_by_key
 from mocks.admin import MockAdmin
 from mocks.population import Population, generate_population
@@ -24,6 +31,7 @@ from mocks.shep import BusConfig, Journal, SenderAccount, create_app
 from mocks.shep.async_bus import ASYNC_PATH, AsyncBus, install_async_channel
 from mocks.shep.registries import registries_for
 from mocks.shep.server import RunningServer, serve_in_thread
+from mocks.shep.wsse import KeyPair
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +42,7 @@ INDIVIDUALS = service_by_key("individuals").service_id
 class Bus:
     server: RunningServer
     population: Population
-    bus_key: RsaSigner
+    bus_key: KeyPair
     client_key: RsaSigner
 
     @property
@@ -58,8 +66,8 @@ class Bus:
 
 
 @pytest.fixture(scope="module")
-def keys() -> tuple[RsaSigner, RsaSigner]:
-    return generate_rsa_credentials("bus"), generate_rsa_credentials("gateway")
+def keys() -> tuple[KeyPair, RsaSigner]:
+    return KeyPair.generate("bus"), generate_rsa_credentials("gateway")
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +75,14 @@ def population() -> Population:
     return generate_population(42)
 
 
-def _config(keys: tuple[RsaSigner, RsaSigner]) -> BusConfig:
+def _config(keys: tuple[KeyPair, RsaSigner]) -> BusConfig:
     bus_key, client_key = keys
     account = SenderAccount("GW", "secret", (client_key.certificate_der,))
     return BusConfig(signer=bus_key, senders={"GW": account})
 
 
 @pytest.fixture(scope="module")
-def bus(keys: tuple[RsaSigner, RsaSigner], population: Population) -> Iterator[Bus]:
+def bus(keys: tuple[KeyPair, RsaSigner], population: Population) -> Iterator[Bus]:
     """The whole mock bus app, as developers run it: both channels on one server."""
     app = create_app(population, _config(keys), journal=Journal())
     with serve_in_thread(app) as server:
@@ -82,7 +90,7 @@ def bus(keys: tuple[RsaSigner, RsaSigner], population: Population) -> Iterator[B
 
 
 @pytest.fixture(scope="module")
-def slow_bus(keys: tuple[RsaSigner, RsaSigner], population: Population) -> Iterator[Bus]:
+def slow_bus(keys: tuple[KeyPair, RsaSigner], population: Population) -> Iterator[Bus]:
     """Only the async channel, with registries that take 0.3 s to answer."""
     config = _config(keys)
     admin = MockAdmin(journal=Journal())
@@ -223,7 +231,7 @@ async def test_unknown_service_is_refused(bus: Bus, client: AsyncChannelClient) 
 
 
 async def test_another_sender_does_not_see_our_messages(
-    keys: tuple[RsaSigner, RsaSigner], population: Population
+    keys: tuple[KeyPair, RsaSigner], population: Population
 ) -> None:
     bus_key, client_key = keys
     other_key = generate_rsa_credentials("other")

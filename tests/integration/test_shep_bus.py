@@ -28,11 +28,12 @@ from adapters.shep import (
     SyncChannelClient,
     TrustStore,
 )
-from adapters.shep.wsse import RsaSigner, generate_rsa_credentials
+from adapters.shep.dsig import RsaSigner, generate_rsa_credentials
 from contracts.shep import GBDFL_NS, codes
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, Journal, SenderAccount, create_app
 from mocks.shep.server import RunningServer, serve_in_thread
+from mocks.shep.wsse import KeyPair
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ PATH = "/bip-sync-wss-gost/"
 class Bus:
     server: RunningServer
     population: Population
-    bus_key: RsaSigner
+    bus_key: KeyPair
     client_key: RsaSigner
     config: BusConfig
     journal: Journal
@@ -73,7 +74,7 @@ class Bus:
 
 @pytest.fixture(scope="module")
 def bus() -> Iterator[Bus]:
-    bus_key, client_key = generate_rsa_credentials("bus"), generate_rsa_credentials("gateway")
+    bus_key, client_key = KeyPair.generate("bus"), generate_rsa_credentials("gateway")
     account = SenderAccount("GW", "secret", (client_key.certificate_der,))
     config = BusConfig(signer=bus_key, senders={"GW": account})
     population = generate_population(42)

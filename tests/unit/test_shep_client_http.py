@@ -8,6 +8,7 @@ does (a 503, a timeout, a forged answer).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -23,18 +24,26 @@ from adapters.shep import (
     SyncChannelClient,
     TrustStore,
 )
-from adapters.shep.wsse import RsaSigner, generate_rsa_credentials
+from adapters.shep.dsig import RsaSigner, generate_rsa_credentials
 from contracts.shep import codes
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, SenderAccount, SyncBus
 from mocks.shep.registries import IndividualsRegistry, RegistryFault
+from mocks.shep.wsse import KeyPair
 
 ADDRESS = "http://bus.test/bip-sync-wss-gost/"
 
 
+@dataclass(frozen=True)
+class Keys:
+    bus: KeyPair
+    forger: KeyPair
+    client: RsaSigner
+
+
 @pytest.fixture(scope="module")
-def keys() -> dict[str, RsaSigner]:
-    return {name: generate_rsa_credentials(name) for name in ("bus", "client", "forger")}
+def keys() -> Keys:
+    return Keys(KeyPair.generate("bus"), KeyPair.generate("forger"), generate_rsa_credentials("gw"))
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +52,9 @@ def population() -> Population:
 
 
 @pytest.fixture
-def bus(keys: dict[str, RsaSigner], population: Population) -> SyncBus:
-    account = SenderAccount("GW", "secret", (keys["client"].certificate_der,))
-    config = BusConfig(signer=keys["bus"], senders={"GW": account})
+def bus(keys: Keys, population: Population) -> SyncBus:
+    account = SenderAccount("GW", "secret", (keys.client.certificate_der,))
+    config = BusConfig(signer=keys.bus, senders={"GW": account})
     return SyncBus(config, {"individuals": IndividualsRegistry(population)})
 
 
@@ -55,9 +64,7 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-async def channel(
-    keys: dict[str, RsaSigner], sleeps: list[float]
-) -> AsyncIterator[SyncChannelClient]:
+async def channel(keys: Keys, sleeps: list[float]) -> AsyncIterator[SyncChannelClient]:
     async def no_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
@@ -70,14 +77,18 @@ async def channel(
         backoff_max=1.0,
         breaker_failures=100,
     )
-    trust = TrustStore([keys["bus"].certificate_der])
-    async with SyncChannelClient(settings, keys["client"], trust, sleep=no_sleep) as client:
+    trust = TrustStore([keys.bus.certificate_der])
+    async with SyncChannelClient(settings, keys.client, trust, sleep=no_sleep) as client:
         yield client
 
 
 def bus_answer(bus: SyncBus):  # type: ignore[no-untyped-def]
     def answer(request: httpx.Request) -> httpx.Response:
-        reply = bus.handle(request.content)
+        reply = bus.handle(
+            request.content,
+            content_type=request.headers.get("content-type"),
+            soap_action=request.headers.get("soapaction"),
+        )
         return httpx.Response(reply.http_status, content=reply.body)
 
     return answer
@@ -151,11 +162,11 @@ async def test_a_transient_registry_fault_is_retried(
 @respx.mock
 async def test_an_answer_signed_by_someone_else_is_refused(
     bus: SyncBus,
-    keys: dict[str, RsaSigner],
+    keys: Keys,
     channel: SyncChannelClient,
     population: Population,
 ) -> None:
-    forged = SyncBus(BusConfig(signer=keys["forger"], senders=bus.config.senders), bus.registries)
+    forged = SyncBus(BusConfig(signer=keys.forger, senders=bus.config.senders), bus.registries)
     route = respx.post(ADDRESS).mock(side_effect=bus_answer(forged))
     with pytest.raises(ShepSignatureError, match="not trusted"):
         await IndividualsClient(channel).person_by_iin(population.deceased_iin)
