@@ -33,6 +33,7 @@ class MockOptions:
     reject_rate: float = 0.0
     migration_portal_port: int = 8250
     labour_market_port: int = 8260
+    ca_port: int = 8270
 
     @property
     def shep_url(self) -> str:
@@ -59,6 +60,7 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
     bus client reads when it starts.
     """
     population = ["--seed", str(options.seed), "--families", str(options.families)]
+    ca = start_ca(options)
     shep_state = MOCK_STATE / "shep"
     procs = [
         _python(
@@ -100,7 +102,22 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
             )
         )
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)
+    procs.append(ca)
     return procs
+
+
+CA_ROOT = MOCK_STATE / "ca" / "root.pem"
+
+
+def start_ca(options: MockOptions) -> subprocess.Popen[bytes]:
+    """The mock certification authority, awaited until its root is on disk (the gateway
+    trusts it); on a fresh state dir the officials' keys are written before the root."""
+    proc = _python(
+        "-m", "mocks.ca", "--port", str(options.ca_port), "--seed", str(options.seed),
+        "--state-dir", str(CA_ROOT.parent),
+    )  # fmt: skip
+    _wait_for(CA_ROOT, proc, seconds=20)
+    return proc
 
 
 def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
@@ -108,6 +125,7 @@ def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env.setdefault("GATEWAY_SHEP_URL", options.shep_url)
     env.setdefault("GATEWAY_MIGRATION_PORTAL_URL", options.migration_portal_url)
     env.setdefault("GATEWAY_LABOUR_MARKET_URL", options.labour_market_url)
+    env.setdefault("GATEWAY_CA_ROOT", str(CA_ROOT))
     return _python("-m", "gateway", "serve", "--digest", env=env)
 
 

@@ -178,6 +178,42 @@ RU: dict[str, str] = {
     "message_task.returned": "Возврат на доработку",
     "message_task.cancelled": "Отзыв мероприятия",
     "message_task.status": "Сообщение органа",
+    # Signing a hand-over (ЭЦП) in the browser: gateway/web/templates/_sign.html.
+    "sign_heading": "Подпись ЭЦП",
+    "sign_statement": "Подписываемые данные",
+    "sign_key_file": "Файл закрытого ключа (PKCS#8, PEM)",
+    "sign_cert_file": "Файл сертификата (PEM)",
+    "sign_key_stays": "Ключ не покидает ваш компьютер: подпись создаётся в браузере.",
+    "sign_submit": "Подписать и отправить",
+    "sign_working": "Подписание…",
+    "sign_done": "Подписано, отправляется…",
+    "sign_no_script": "Для подписи нужен включённый JavaScript.",
+    "sign_err_files": "Выберите файл ключа и файл сертификата.",
+    "sign_err_key": "Не удалось прочитать ключ: нужен закрытый ключ RSA в формате PKCS#8 PEM.",
+    "sign_err_cert": "Не удалось прочитать сертификат: нужен файл PEM.",
+    "sign_err_mismatch": "Ключ не соответствует сертификату: выберите пару, выданную вместе.",
+    "sign_err_unsupported": "Браузер не может подписать: нужен WebCrypto и защищённое соединение.",
+    # Why the gateway refused a signature (gateway.signatures.Refusal; params in braces).
+    "signature_unsigned": "Передача не подписана ЭЦП.",
+    "signature_malformed": "Подпись или сертификат повреждены либо заполнены неверно.",
+    "signature_unknown_algorithm": "Неизвестный алгоритм подписи: {algorithm}.",
+    "signature_algorithm_unavailable": "Алгоритм подписи {algorithm} шлюз пока не поддерживает.",
+    "signature_algorithm_mismatch": "Ключ в сертификате не подходит для алгоритма {algorithm}.",
+    "signature_untrusted_issuer": "Сертификат выдан не доверенным удостоверяющим центром.",
+    "signature_certificate_expired": "Срок действия сертификата истёк ({until}).",
+    "signature_certificate_not_yet_valid": "Сертификат ещё не действует (действует с {since}).",
+    "signature_revoked": "Сертификат отозван ({since}).",
+    "signature_revocation_unknown": "Список отозванных сертификатов устарел: отзыв проверить "
+    "нельзя.",
+    "signature_not_for_signing": "Этот сертификат не предназначен для подписи.",
+    "signature_subject_invalid": "В сертификате нет нужных сведений о владельце ({attribute}).",
+    "signature_invalid_signature": "Подпись не соответствует данным передачи: подписаны другие "
+    "данные или другим ключом.",
+    "signature_signed_in_future": "Время подписи позже текущего: проверьте часы компьютера.",
+    "signature_body_mismatch": "Подписал сотрудник органа {actual}, а этап принадлежит органу "
+    "{expected}.",
+    "signature_role_mismatch": "Должность в сертификате — {actual}, а этап подписывает {expected}.",
+    "signature_chain_broken": "Цепочка подписей нарушена на передаче № {index}.",
 }
 
 KK: dict[str, str] = {
@@ -345,6 +381,43 @@ KK: dict[str, str] = {
     "message_task.returned": "Пысықтауға қайтару",
     "message_task.cancelled": "Іс-шараны кері шақыру",
     "message_task.status": "Органның хабарламасы",
+    "sign_heading": "ЭЦҚ қолтаңбасы",
+    "sign_statement": "Қол қойылатын деректер",
+    "sign_key_file": "Жабық кілт файлы (PKCS#8, PEM)",
+    "sign_cert_file": "Сертификат файлы (PEM)",
+    "sign_key_stays": "Кілт компьютеріңізден шықпайды: қолтаңба браузерде жасалады.",
+    "sign_submit": "Қол қойып, жіберу",
+    "sign_working": "Қол қойылуда…",
+    "sign_done": "Қол қойылды, жіберілуде…",
+    "sign_no_script": "Қол қою үшін JavaScript қосулы болуы керек.",
+    "sign_err_files": "Кілт файлын және сертификат файлын таңдаңыз.",
+    "sign_err_key": "Кілтті оқу мүмкін болмады: PKCS#8 PEM пішіміндегі RSA жабық кілті қажет.",
+    "sign_err_cert": "Сертификатты оқу мүмкін болмады: PEM файлы қажет.",
+    "sign_err_mismatch": "Кілт сертификатқа сәйкес келмейді: бірге берілген жұпты таңдаңыз.",
+    "sign_err_unsupported": "Браузер қол қоя алмайды: WebCrypto және қорғалған байланыс қажет.",
+    "signature_unsigned": "Беру ЭЦҚ-мен қол қойылмаған.",
+    "signature_malformed": "Қолтаңба немесе сертификат бүлінген не қате толтырылған.",
+    "signature_unknown_algorithm": "Қолтаңбаның белгісіз алгоритмі: {algorithm}.",
+    "signature_algorithm_unavailable": "{algorithm} қолтаңба алгоритміне шлюз әзірге қолдау "
+    "көрсетпейді.",
+    "signature_algorithm_mismatch": "Сертификаттағы кілт {algorithm} алгоритміне сәйкес келмейді.",
+    "signature_untrusted_issuer": "Сертификатты сенімді куәландырушы орталық бермеген.",
+    "signature_certificate_expired": "Сертификаттың қолданылу мерзімі өтті ({until}).",
+    "signature_certificate_not_yet_valid": "Сертификат әлі күшіне енген жоқ ({since} бастап).",
+    "signature_revoked": "Сертификат кері қайтарылған ({since}).",
+    "signature_revocation_unknown": "Кері қайтарылған сертификаттар тізімі ескірген: кері "
+    "қайтарылуын тексеру мүмкін емес.",
+    "signature_not_for_signing": "Бұл сертификат қол қоюға арналмаған.",
+    "signature_subject_invalid": "Сертификатта иесі туралы қажетті мәлімет жоқ ({attribute}).",
+    "signature_invalid_signature": "Қолтаңба беру деректеріне сәйкес келмейді: басқа деректерге "
+    "немесе басқа кілтпен қол қойылған.",
+    "signature_signed_in_future": "Қол қойылған уақыт қазіргі уақыттан кейін: компьютердің "
+    "сағатын тексеріңіз.",
+    "signature_body_mismatch": "{actual} органының қызметкері қол қойған, ал кезең {expected} "
+    "органына тиесілі.",
+    "signature_role_mismatch": "Сертификаттағы лауазым — {actual}, ал кезеңге {expected} қол "
+    "қояды.",
+    "signature_chain_broken": "Қолтаңбалар тізбегі № {index} беруде бұзылған.",
 }
 
 RU.update(i18n_cases.RU)
