@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -318,28 +318,55 @@ def contracts_export(
     typer.echo("schemas are current" if not drift else f"wrote {len(drift)} schema file(s)")
 
 
+RUN_HINT = "start the system first with the README's run command (`gateway up`)"
+DEMO_FLOWS = ("ipr", "kandas-application")
+
+
 @app.command()
 def demo(
+    flow: str = typer.Argument(
+        "ipr", help="Which flow: ipr (order 192) or kandas-application (order 170)."
+    ),
     api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
     api_key: str | None = typer.Option(
-        None, help="A centre's API key. Default: the demo centre's."
+        None,
+        help="A centre's API key (ipr) or the career centre's (kandas-application). "
+        "Default: from the development credentials.",
     ),
     timeout: float = typer.Option(120.0, help="Give up after this many seconds."),
 ) -> None:
-    """Submit a sample plan, follow it live, accept the reports, see it completed."""
+    """Run a flow against the running system, live: `gateway demo` submits a sample plan
+    and accepts the reports; `gateway demo kandas-application` takes a kandas family's
+    application through the chain until the adaptation plan is drafted."""
     from gateway.bootstrap import DEMO_CENTRE, read_credentials
-    from gateway.demo import run_demo
 
+    if flow not in DEMO_FLOWS:
+        raise typer.BadParameter(f"one of {', '.join(DEMO_FLOWS)}", param_hint="FLOW")
     settings = Settings()
+    creds: dict[str, Any] = {}
     if api_key is None or api_url is None:
         try:
             creds = read_credentials(settings.credentials_file)
         except FileNotFoundError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
+    api_url = api_url or creds["api_url"]
+    if flow == "ipr":
+        from gateway.demo import run_demo
+
         api_key = api_key or creds["centres"][DEMO_CENTRE]
-        api_url = api_url or creds["api_url"]
-    raise typer.Exit(asyncio.run(run_demo(api_url, api_key, DEMO_CENTRE, timeout)))
+        raise typer.Exit(asyncio.run(run_demo(api_url, api_key, DEMO_CENTRE, timeout)))
+
+    from gateway.demo_kandas import CAREER_CENTRE, load_sample, run_kandas_demo
+
+    sample_file = settings.shep_dev_dir / "sample-people.json"
+    try:
+        sample = load_sample(sample_file)
+    except FileNotFoundError:
+        typer.echo(f"error: {sample_file} not found: the mock bus writes it; {RUN_HINT}", err=True)
+        raise typer.Exit(2) from None
+    api_key = api_key or creds["agencies"][CAREER_CENTRE]
+    raise typer.Exit(asyncio.run(run_kandas_demo(api_url, api_key, sample, timeout)))
 
 
 @mocks_app.command(

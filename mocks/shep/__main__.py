@@ -8,14 +8,42 @@ client needs.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
 import uvicorn
 
-from mocks.population import generate_population
+from mocks.population import Population, generate_population
 from mocks.shep.app import create_app
 from mocks.shep.config import config_for, dev_credentials
+
+SAMPLE_FILE = "sample-people.json"
+_RELATIONS = {"father": "applicant", "mother": "spouse", "child": "child"}
+
+
+def write_sample(population: Population, path: Path) -> None:
+    """People a developer (or `gateway demo`) can try, named by what makes each one
+    interesting; synthetic, like everything this bus answers."""
+    kandas = population.family_of(population.foreign_iin)
+    assert kandas is not None
+    sample = {
+        "note": "synthetic people of the mock registries; never real persons",
+        "seed": population.seed,
+        "kandas_family": [
+            {"iin": m.iin, "relation": _RELATIONS.get(m.role, "other")} for m in kandas.members
+        ],
+        "awkward": {
+            "absent": population.absent_iin,
+            "deceased": population.deceased_iin,
+            "temporary_registration": population.temporary_iin,
+            "guarded_child": population.guarded_child_iin,
+            "adopted_child": population.adopted_child_iin,
+            "kandas_without_registration": population.kandas_without_registration_iin,
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sample, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     address = f"http://{args.host}:{args.port}{config.path}"
     print(f"mock ШЭП bus at {address} (WSDL: {address}?wsdl)")
     print(f"sender {credentials.sender_id}; password, keys and certificates in {args.state_dir}/")
+    write_sample(population, args.state_dir / SAMPLE_FILE)
     print(
         f"population seed {args.seed}: {len(population.people)} people; "
         f"not found {population.absent_iin}, deceased {population.deceased_iin}, "
