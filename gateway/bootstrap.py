@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.clock import SystemClock
-from gateway.agencies import Agencies
+from gateway.agencies import Agencies, load_agencies
 from gateway.auth import ClientKind
 from gateway.services.clients import add_client, authenticate
 from gateway.services.staff import StaffRole, add_staff, authenticate_staff, hash_password
@@ -87,9 +87,19 @@ def read_credentials(path: Path) -> dict[str, Any]:
 
 
 DEMO_STAFF = (
-    ("demo-worker", "Демо Специалист", "worker"),
-    ("demo-head", "Демо Руководитель", "head"),
+    ("demo-worker", "Демо Специалист", "worker", DEMO_CENTRE),
+    ("demo-head", "Демо Руководитель", "head", DEMO_CENTRE),
 )
+
+
+def demo_body_staff(agencies: Agencies) -> list[tuple[str, str, str, str]]:
+    """A specialist (`<body>-s`) and a head (`<body>-h`) of each kandas chain body, for its
+    pages; their signing keys come from the mock certification authority."""
+    staff = []
+    for body in agencies.in_flow("kandas_application"):
+        staff.append((f"{body.code}-s", f"Специалист ({body.name_ru})"[:200], "worker", body.code))
+        staff.append((f"{body.code}-h", f"Руководитель ({body.name_ru})"[:200], "head", body.code))
+    return staff
 
 
 async def ensure_demo_staff(engine: AsyncEngine, path: Path) -> dict[str, Any]:
@@ -100,7 +110,10 @@ async def ensure_demo_staff(engine: AsyncEngine, path: Path) -> dict[str, Any]:
     known: dict[str, str] = dict(data.get("staff", {}))
     now = SystemClock().now()
     async with engine.begin() as conn:
-        for login, full_name, role in DEMO_STAFF:
+        for login, full_name, role, organisation in (
+            *DEMO_STAFF,
+            *demo_body_staff(load_agencies()),
+        ):
             password = known.get(login)
             if password and await authenticate_staff(conn, login, password) is not None:
                 continue
@@ -115,7 +128,7 @@ async def ensure_demo_staff(engine: AsyncEngine, path: Path) -> dict[str, Any]:
                     conn,
                     login=login,
                     full_name=full_name,
-                    centre=DEMO_CENTRE,
+                    centre=organisation,
                     role=StaffRole(role),
                     password=password,
                     now=now,

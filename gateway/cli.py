@@ -84,6 +84,7 @@ MigrationPortalPort = Annotated[int, typer.Option(help="Port of the mock migrati
 LabourMarketPort = Annotated[
     int, typer.Option(help="Port of the mock labour market system (REST).")
 ]
+CaPort = Annotated[int, typer.Option(help="Port of the mock certification authority (REST).")]
 AgenciesAdminPort = Annotated[
     int, typer.Option(help="Port of the mock state bodies' admin API (0: none).")
 ]
@@ -104,6 +105,7 @@ def up(
     agencies_admin_port: AgenciesAdminPort = 8230,
     migration_portal_port: MigrationPortalPort = 8250,
     labour_market_port: LabourMarketPort = 8260,
+    ca_port: CaPort = 8270,
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -133,6 +135,7 @@ def up(
         work_seconds, reject_rate,
         migration_portal_port=migration_portal_port,
         labour_market_port=labour_market_port,
+        ca_port=ca_port,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
@@ -160,6 +163,7 @@ def mocks_up(
     reject_rate: RejectRate = 0.0,
     migration_portal_port: MigrationPortalPort = 8250,
     labour_market_port: LabourMarketPort = 8260,
+    ca_port: CaPort = 8270,
 ) -> None:
     """Start every mock government system, each with its /__admin API (see mocks/*/README.md).
 
@@ -176,6 +180,7 @@ def mocks_up(
         work_seconds, reject_rate,
         migration_portal_port=migration_portal_port,
         labour_market_port=labour_market_port,
+        ca_port=ca_port,
     )  # fmt: skip
     procs = start_mocks(options)
     _echo_mocks(options)
@@ -194,6 +199,10 @@ def _echo_mocks(options: object) -> None:
     typer.echo(f"mock Kandas system: http://127.0.0.1:{options.kandas_port}/  (admin: /__admin)")
     typer.echo(f"mock migration portal: {options.migration_portal_url}  (admin: /__admin)")
     typer.echo(f"mock labour market system: {options.labour_market_url}  (admin: /__admin)")
+    typer.echo(
+        f"mock certification authority: http://127.0.0.1:{options.ca_port}/  "
+        "(officials' keys in .gateway/mocks/ca/officials/)"
+    )
 
 
 @db_app.command("upgrade")
