@@ -34,6 +34,10 @@ class MockOptions:
     migration_portal_port: int = 8250
     labour_market_port: int = 8260
     ca_port: int = 8270
+    chain_bodies: bool = True
+    chain_return_at: str = "lmc_review"
+    """`gateway up` has the labour mobility centre's head return each application once at
+    p.9, so the demo shows a return and the re-check; empty for none."""
 
     @property
     def shep_url(self) -> str:
@@ -102,6 +106,17 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
             )
         )
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)
+    if options.agencies and options.chain_bodies:
+        procs.append(
+            _python(
+                "-m", "mocks.chain_bodies",
+                "--bodies", ",".join(load_agencies().enabled_codes("kandas_application")),
+                "--work-seconds", str(options.work_seconds),
+                "--state-dir", str(MOCK_STATE / "chain_bodies"),
+                "--ca-dir", str(CA_ROOT.parent),
+                "--return-at", options.chain_return_at,
+            )  # fmt: skip
+        )
     procs.append(ca)
     return procs
 
