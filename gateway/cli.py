@@ -80,6 +80,9 @@ FamiliesOption = Annotated[int, typer.Option(help="Ordinary families in the popu
 ShepPort = Annotated[int, typer.Option(help="Port of the mock e-government bus (SOAP).")]
 EgovPort = Annotated[int, typer.Option(help="Port of the mock e-government portal (REST).")]
 KandasPort = Annotated[int, typer.Option(help="Port of the mock Kandas system (REST).")]
+FamilyCardPort = Annotated[
+    int, typer.Option(help="Port of the mock digital family card, ЦКС (REST).")
+]
 AgenciesAdminPort = Annotated[
     int, typer.Option(help="Port of the mock state bodies' admin API (0: none).")
 ]
@@ -98,6 +101,7 @@ def up(
     egov_port: EgovPort = 8210,
     kandas_port: KandasPort = 8220,
     agencies_admin_port: AgenciesAdminPort = 8230,
+    family_card_port: FamilyCardPort = 8240,
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -124,7 +128,7 @@ def up(
     asyncio.run(prepare())
     options = MockOptions(
         seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, True,
-        work_seconds, reject_rate,
+        work_seconds, reject_rate, family_card_port=family_card_port,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
@@ -150,19 +154,21 @@ def mocks_up(
     agencies: bool = typer.Option(True, help="Start the four state bodies' systems (AMQP)."),
     work_seconds: WorkSeconds = 2.0,
     reject_rate: RejectRate = 0.0,
+    family_card_port: FamilyCardPort = 8240,
 ) -> None:
     """Start every mock government system, each with its /__admin API (see mocks/*/README.md).
 
     The e-government bus (ШЭП) with the individuals database, civil registry,
     e-guardianship, Supreme Court and migration police; the e-government portal; the
-    Kandas system; and the four state bodies' systems on RabbitMQ. All share one
+    Kandas system; the digital family card (ЦКС); and the four state bodies' systems on
+    RabbitMQ. All share one
     synthetic population made from --seed with --families ordinary families.
     """
     from gateway.processes import MockOptions, start_mocks, supervise
 
     options = MockOptions(
         seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, agencies,
-        work_seconds, reject_rate,
+        work_seconds, reject_rate, family_card_port=family_card_port,
     )  # fmt: skip
     procs = start_mocks(options)
     _echo_mocks(options)
@@ -179,6 +185,7 @@ def _echo_mocks(options: object) -> None:
         f"mock e-government portal: http://127.0.0.1:{options.egov_port}/  (admin: /__admin)"
     )
     typer.echo(f"mock Kandas system: http://127.0.0.1:{options.kandas_port}/  (admin: /__admin)")
+    typer.echo(f"mock digital family card (ЦКС): {options.family_card_url}/  (admin: /__admin)")
 
 
 @db_app.command("upgrade")

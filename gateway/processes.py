@@ -31,10 +31,15 @@ class MockOptions:
     agencies: bool = True
     work_seconds: float = 2.0
     reject_rate: float = 0.0
+    family_card_port: int = 8240
 
     @property
     def shep_url(self) -> str:
         return f"http://127.0.0.1:{self.shep_port}/bip-sync-wss-gost/"
+
+    @property
+    def family_card_url(self) -> str:
+        return f"http://127.0.0.1:{self.family_card_port}"
 
 
 def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -42,7 +47,8 @@ def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[b
 
 
 def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
-    """The bus with its registries (SOAP), the portal and Kandas (REST), the bodies (AMQP).
+    """The bus with its registries (SOAP), the portal, Kandas and the family card (REST),
+    the bodies (AMQP).
 
     The bus is started first and awaited: it writes the development keys the gateway's
     bus client reads when it starts.
@@ -61,6 +67,7 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
         ),
         _python("-m", "mocks.egov", "--port", str(options.egov_port), *population),
         _python("-m", "mocks.kandas", "--port", str(options.kandas_port), *population),
+        _python("-m", "mocks.family_card", "--port", str(options.family_card_port), *population),
     ]
     if options.agencies:
         procs.append(
@@ -85,6 +92,7 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
 def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.setdefault("GATEWAY_SHEP_URL", options.shep_url)
+    env.setdefault("GATEWAY_FAMILY_CARD_URL", options.family_card_url)
     return _python("-m", "gateway", "serve", "--digest", env=env)
 
 
