@@ -12,6 +12,12 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from contracts.agencies import AgencyRegistry
+from contracts.family_card import (
+    CardFamily,
+    FamilyLookup,
+    StatusChangeFeed,
+    StatusChangeQuery,
+)
 from contracts.messages import (
     StatusEnvelope,
     StatusReportIn,
@@ -36,6 +42,10 @@ MODELS: dict[str, type[BaseModel]] = {
     "amqp-task-cancelled.json": TaskCancelledEnvelope,
     "amqp-task-status.json": StatusEnvelope,
     "agency-registry.json": AgencyRegistry,
+    "family-card-status-change-query.json": StatusChangeQuery,
+    "family-card-status-change-feed.json": StatusChangeFeed,
+    "family-card-lookup.json": FamilyLookup,
+    "family-card-family.json": CardFamily,
 }
 
 

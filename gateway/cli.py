@@ -85,6 +85,9 @@ LabourMarketPort = Annotated[
     int, typer.Option(help="Port of the mock labour market system (REST).")
 ]
 CaPort = Annotated[int, typer.Option(help="Port of the mock certification authority (REST).")]
+FamilyCardPort = Annotated[
+    int, typer.Option(help="Port of the mock digital family card, ЦКС (REST).")
+]
 AgenciesAdminPort = Annotated[
     int, typer.Option(help="Port of the mock state bodies' admin API (0: none).")
 ]
@@ -106,6 +109,7 @@ def up(
     migration_portal_port: MigrationPortalPort = 8250,
     labour_market_port: LabourMarketPort = 8260,
     ca_port: CaPort = 8270,
+    family_card_port: FamilyCardPort = 8240,
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -136,6 +140,7 @@ def up(
         migration_portal_port=migration_portal_port,
         labour_market_port=labour_market_port,
         ca_port=ca_port,
+        family_card_port=family_card_port,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
@@ -164,14 +169,15 @@ def mocks_up(
     migration_portal_port: MigrationPortalPort = 8250,
     labour_market_port: LabourMarketPort = 8260,
     ca_port: CaPort = 8270,
+    family_card_port: FamilyCardPort = 8240,
 ) -> None:
     """Start every mock government system, each with its /__admin API (see mocks/*/README.md).
 
     The e-government bus (ШЭП) with the individuals database, civil registry,
     e-guardianship, Supreme Court and migration police; the e-government portal; the
-    Kandas system; the migration portal; the labour market system; and the four state
-    bodies' systems on RabbitMQ. All share one synthetic population made from --seed
-    with --families ordinary families.
+    Kandas system; the digital family card (ЦКС); the migration portal; the labour market
+    system; the certification authority; and the state bodies' systems on RabbitMQ. All
+    share one synthetic population made from --seed with --families ordinary families.
     """
     from gateway.processes import MockOptions, start_mocks, supervise
 
@@ -181,6 +187,7 @@ def mocks_up(
         migration_portal_port=migration_portal_port,
         labour_market_port=labour_market_port,
         ca_port=ca_port,
+        family_card_port=family_card_port,
     )  # fmt: skip
     procs = start_mocks(options)
     _echo_mocks(options)
@@ -203,6 +210,7 @@ def _echo_mocks(options: object) -> None:
         f"mock certification authority: http://127.0.0.1:{options.ca_port}/  "
         "(officials' keys in .gateway/mocks/ca/officials/)"
     )
+    typer.echo(f"mock digital family card (ЦКС): {options.family_card_url}/  (admin: /__admin)")
 
 
 @db_app.command("upgrade")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STATE_DIR = Path(".gateway")
@@ -98,3 +99,17 @@ class Settings(BaseSettings):
     labour_market_url: str = "http://127.0.0.1:8260/"
     """The labour market system (АИС «Рынок труда»): p.18 drafts, registration lookups;
     the default is `python -m mocks.labour_market`."""
+    family_card_url: str | None = None
+    """The digital family card's (ЦКС) REST API, e.g. `http://127.0.0.1:8240` (what
+    `gateway up` sets, for `python -m mocks.family_card`). Unset: no card is connected,
+    and the quarterly report says it has no family-card data rather than guess."""
+
+    @field_validator("family_card_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address, e.g. http://127.0.0.1:8240")
+        return value.rstrip("/")

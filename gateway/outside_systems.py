@@ -21,3 +21,4 @@ def migration_portal(settings: Settings) -> MigrationPortalClient | None:
 def labour_market(settings: Settings) -> LabourMarketClient | None:
     url = settings.labour_market_url
     return LabourMarketClient(HttpSettings(base_url=url)) if url else None
+

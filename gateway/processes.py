@@ -38,6 +38,7 @@ class MockOptions:
     chain_return_at: str = "lmc_review"
     """`gateway up` has the labour mobility centre's head return each application once at
     p.9, so the demo shows a return and the re-check; empty for none."""
+    family_card_port: int = 8240
 
     @property
     def shep_url(self) -> str:
@@ -51,14 +52,18 @@ class MockOptions:
     def labour_market_url(self) -> str:
         return f"http://127.0.0.1:{self.labour_market_port}/"
 
+    @property
+    def family_card_url(self) -> str:
+        return f"http://127.0.0.1:{self.family_card_port}"
+
 
 def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], env=env)
 
 
 def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
-    """The bus with its registries (SOAP), the portal, Kandas, the migration portal and the
-    labour market system (REST), the bodies (AMQP).
+    """The bus with its registries (SOAP), the portal, Kandas, the family card, the migration
+    portal and the labour market system (REST), the bodies (AMQP).
 
     The bus is started first and awaited: it writes the development keys the gateway's
     bus client reads when it starts.
@@ -88,6 +93,7 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
         _python(
             "-m", "mocks.labour_market", "--port", str(options.labour_market_port), *population
         ),
+        _python("-m", "mocks.family_card", "--port", str(options.family_card_port), *population),
     ]
     if options.agencies:
         procs.append(
@@ -107,16 +113,15 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
         )
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)
     if options.agencies and options.chain_bodies:
-        procs.append(
-            _python(
-                "-m", "mocks.chain_bodies",
-                "--bodies", ",".join(load_agencies().enabled_codes("kandas_application")),
-                "--work-seconds", str(options.work_seconds),
-                "--state-dir", str(MOCK_STATE / "chain_bodies"),
-                "--ca-dir", str(CA_ROOT.parent),
-                "--return-at", options.chain_return_at,
-            )  # fmt: skip
-        )
+        chain = [
+            "-m", "mocks.chain_bodies",
+            "--bodies", ",".join(load_agencies().enabled_codes("kandas_application")),
+            "--work-seconds", str(options.work_seconds),
+            "--state-dir", str(MOCK_STATE / "chain_bodies"),
+            "--ca-dir", str(CA_ROOT.parent),
+            "--return-at", options.chain_return_at,
+        ]  # fmt: skip
+        procs.append(_python(*chain))
     procs.append(ca)
     return procs
 
@@ -141,6 +146,7 @@ def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env.setdefault("GATEWAY_MIGRATION_PORTAL_URL", options.migration_portal_url)
     env.setdefault("GATEWAY_LABOUR_MARKET_URL", options.labour_market_url)
     env.setdefault("GATEWAY_CA_ROOT", str(CA_ROOT))
+    env.setdefault("GATEWAY_FAMILY_CARD_URL", options.family_card_url)
     return _python("-m", "gateway", "serve", "--digest", env=env)
 
 

@@ -101,8 +101,9 @@ async def serve(
     if "digest" in components:
         workers.append(_digest_worker(settings, engine, clock))
     registry = _registry_or_none(settings) if {"api", "watcher"} & components else None
+    card = card_client(settings.family_card_url) if {"api", "watcher"} & components else None
     if "watcher" in components:
-        workers.append(lambda: _follow_up(engine, registry, None, clock, settings))
+        workers.append(lambda: _follow_up(engine, registry, card, clock, settings))
         workers.append(lambda: _owed_to_others(engine, clock, settings))
     if "collector" in components:
         await collector.start()
@@ -117,6 +118,7 @@ async def serve(
         on_outbox_write=relay.wake if "relay" in components else (lambda: None),
         broker_ready=broker_ready,
         registry=registry,
+        family_card=card,
     )
     running = [asyncio.create_task(worker()) for worker in workers]
     log.info("gateway running: %s", ", ".join(sorted(components)))
@@ -154,6 +156,8 @@ async def serve(
         await engine.dispose()
         if registry is not None:
             await registry.aclose()
+        if card is not None:
+            await card.aclose()
         log.info("gateway stopped")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
+from gateway.reports.export import when
 from gateway.reports.quarterly import AgencyFigures, QuarterlyReport
 
 SERIES: tuple[tuple[str, str, str], ...] = (
@@ -26,6 +27,7 @@ BAR_GAP = 3
 GROUP_GAP = 14
 TOP = 56
 LEGEND_HEIGHT = 28
+FOOTNOTE_HEIGHT = 16
 FONT = 'font-family="Arial, sans-serif"'
 
 
@@ -34,13 +36,21 @@ def _value(figures: AgencyFigures, attr: str) -> int:
 
 
 def bar_chart_svg(
-    figures: Sequence[AgencyFigures], *, title: str, chart_id: str = "quarterly-chart"
+    figures: Sequence[AgencyFigures],
+    *,
+    title: str,
+    chart_id: str = "quarterly-chart",
+    footnotes: Sequence[str] = (),
 ) -> str:
-    """Grouped horizontal bars per body: received, on time, with a breach."""
+    """Grouped horizontal bars per body: received, on time, with a breach.
+
+    ``footnotes`` are lines under the legend (and in the description), for what the
+    chart does not draw but a reader of it must not miss, such as the family card.
+    """
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH + 20
     group_height = len(SERIES) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
     body_height = max(1, len(figures)) * (group_height + GROUP_GAP)
-    height = TOP + body_height + LEGEND_HEIGHT + 10
+    height = TOP + body_height + LEGEND_HEIGHT + 10 + FOOTNOTE_HEIGHT * len(footnotes)
     peak = max((_value(f, attr) for f in figures for attr, _, _ in SERIES), default=0)
     scale = BAR_AREA / peak if peak else 0.0
     desc = (
@@ -51,6 +61,8 @@ def bar_chart_svg(
         )
         or "Поручений в периоде нет."
     )
+    if footnotes:
+        desc = " ".join([desc.rstrip(".") + ".", *footnotes])
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -100,14 +112,35 @@ def bar_chart_svg(
             f"{escape(label)}</text>"
         )
         x += 16 + 8 * len(label) + 24
+    for index, note in enumerate(footnotes):
+        y = legend_y + LEGEND_HEIGHT + 6 + index * FOOTNOTE_HEIGHT
+        parts.append(
+            f'<text x="10" y="{y}" {FONT} font-size="11" fill="#333">{escape(note)}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
 
+def family_footnotes(report: QuarterlyReport) -> list[str]:
+    """The families' line of a chart: counted from the card with its source, or no data."""
+    card = report.family_card
+    if not card.available:
+        return [f"Семьи: {card.no_data_ru}."]
+    changed = len(report.families)
+    return [
+        f"Семьи: изменение социального статуса в ЦКС у {changed} из {report.families_monitored}.",
+        f"Источник: {card.source_ru}.",
+        f"Получено: {when(card.fetched_at) if card.fetched_at else '—'} (время Алматы)"
+        + (f"; данные карты на {when(card.as_of)}." if card.as_of else "."),
+    ]
+
+
 def report_chart_svg(report: QuarterlyReport) -> str:
-    """The chart for a report: its bodies, titled with the centre and the quarter."""
+    """The chart for a report: its bodies, titled with the centre and the quarter, with the
+    family card's line under it (a chart on its own must not lose where that came from)."""
     return bar_chart_svg(
         report.agencies,
         title=f"Поручения по органам, {report.quarter.title_ru}: {report.centre}",
         chart_id=f"chart-{report.quarter.label}",
+        footnotes=family_footnotes(report),
     )

@@ -39,15 +39,19 @@ def quarterly(
         Path | None, typer.Option("--output", help="Write to this file instead of the terminal.")
     ] = None,
 ) -> None:
-    """The quarterly monitoring report of a centre: figures per body and the conclusion."""
+    """The quarterly monitoring report of a centre: figures per body and the conclusion.
+
+    Family-card data comes from the card at GATEWAY_FAMILY_CARD_URL; unset or failing,
+    the report says it has none and why.
+    """
     from contracts.clock import SystemClock
     from gateway.reports import export
     from gateway.reports.chart import report_chart_svg
+    from gateway.reports.family_card import card_client
     from gateway.reports.quarter import QuarterError, parse_quarter
     from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
     from gateway.store.engine import open_engine
     from gateway.store.migrate import upgrade
-    from mocks.family_card import MockFamilyCard
 
     try:
         period = parse_quarter(quarter)
@@ -57,14 +61,16 @@ def quarterly(
 
     async def run() -> QuarterlyReport:
         engine = open_engine(settings.database_url)
+        card = card_client(settings.family_card_url)
+        clock = SystemClock()
         try:
             await upgrade(engine)
-            # The digital family card has no real adapter yet: the deterministic mock
-            # stands in, and the report says where its family data came from.
             return await build_quarterly_report(
-                engine, centre, period, source=MockFamilyCard(), now=SystemClock().now()
+                engine, centre, period, source=card, now=clock.now(), clock=clock
             )
         finally:
+            if card is not None:
+                await card.aclose()
             await engine.dispose()
 
     report = asyncio.run(run())

@@ -9,9 +9,11 @@ it, and every threshold is a named constant below rather than an opinion in the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from gateway.reports.family_card import Direction
-from gateway.reports.quarterly import AgencyFigures, Conclusion, FamilyStatus, Finding
+from contracts.clock import to_almaty
+from gateway.reports.family_card import Direction, FamilyCardReading
+from gateway.reports.figures import AgencyFigures, FamilyStatus
 
 #: Share of received tasks with a breached routing term that makes it a shortcoming.
 ROUTING_BREACH_SHARE = 0.10
@@ -32,6 +34,27 @@ RATING_NO_DATA = "поручений в квартале не поступало
 RATING_EFFECTIVE = "работа эффективна"
 RATING_MOSTLY = "работа в целом эффективна, есть недостатки"
 RATING_WEAK = "работа недостаточно эффективна"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the conclusion says about one body (or, with agency None, the centre itself)."""
+
+    agency: str | None
+    name: str
+    rating: str
+    shortcomings: tuple[str, ...]
+    proposals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    findings: tuple[Finding, ...]
+    families: str
+
+    @property
+    def text(self) -> str:
+        return render_conclusion(self)
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -142,12 +165,22 @@ def assess_centre(total: AgencyFigures) -> Finding | None:
     )
 
 
-def summarise_families(families: Sequence[FamilyStatus]) -> str:
+def summarise_families(families: Sequence[FamilyStatus], card: FamilyCardReading) -> str:
+    """The families' paragraph, naming the card and when it was read; with no data from
+    the card it says so instead of "no changes", which would be a claim about families."""
+    if not card.available:
+        return (
+            f"{card.no_data_ru}: изменения социального статуса семей не учтены "
+            f"(семей под наблюдением: {len(families)})."
+        )
+    source = f"по данным: {card.source_ru}"
+    if card.fetched_at is not None:
+        source += f", получены {to_almaty(card.fetched_at):%d.%m.%Y %H:%M}"
     changed = [f for f in families if f.changes]
     if not changed:
         return (
             "Изменений социального статуса семей в Цифровой карте семьи за квартал не "
-            f"зафиксировано (семей под наблюдением: {len(families)})."
+            f"зафиксировано (семей под наблюдением: {len(families)}; {source})."
         )
     counts = dict.fromkeys(Direction, 0)
     for family in changed:
@@ -157,17 +190,22 @@ def summarise_families(families: Sequence[FamilyStatus]) -> str:
         f"Из {len(families)} {plural(len(families), 'семьи', 'семей', 'семей')} под "
         f"наблюдением у {len(changed)} в Цифровой карте семьи изменился социальный статус: "
         f"улучшение — {counts[Direction.improved]}, ухудшение — {counts[Direction.worsened]}, "
-        f"без оценки — {counts[Direction.neutral]}."
+        f"положение не изменилось — {counts[Direction.unchanged]} ({source})."
     )
 
 
-def conclude(figures: Sequence[AgencyFigures], families: Sequence[FamilyStatus]) -> Conclusion:
+def conclude(
+    figures: Sequence[AgencyFigures],
+    families: Sequence[FamilyStatus],
+    *,
+    card: FamilyCardReading,
+) -> Conclusion:
     findings = [assess_agency(f) for f in figures]
     total = _sum(figures)
     centre = assess_centre(total)
     if centre is not None:
         findings.append(centre)
-    return Conclusion(tuple(findings), summarise_families(families))
+    return Conclusion(tuple(findings), summarise_families(families, card))
 
 
 def _sum(figures: Sequence[AgencyFigures]) -> AgencyFigures:

@@ -10,6 +10,10 @@ the BOM it guesses a Windows code page; with `,` it puts each row in one cell, b
 comma is the locale's decimal separator). Numbers use a decimal comma for the same reason.
 
 XLSX: a sheet per section, Russian headers, frozen header row, column widths from content.
+
+The family card's figures carry their source (the card's address) and the moment they
+were fetched in every format; when the card gave nothing, every format says "no data"
+with the reason, in Russian and English, where the changes would be.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from contracts.clock import to_almaty
 from gateway.reports.conclusion import number_ru
-from gateway.reports.family_card import DIRECTION_RU
+from gateway.reports.family_card import CARD_NAME_RU, DIRECTION_RU, FACT_RU, FamilyCardReading
 from gateway.reports.quarterly import AgencyFigures, QuarterlyReport
 
 Cell = str | int | float | None
@@ -84,9 +88,36 @@ def figure_row(f: AgencyFigures) -> tuple[Cell, ...]:
     )
 
 
+FAMILY_HEADERS: tuple[str, ...] = (
+    "ИПР",
+    "Идентификатор плана",
+    "Дата изменения",
+    "Что изменилось",
+    "Было",
+    "Стало",
+    "Оценка",
+    "Внесено в ЦКС",
+    "Сообщил",
+    "Источник",
+    "Получено из ЦКС",
+)
+
+
+def card_line(card: FamilyCardReading) -> str:
+    """One line on the card: where from and when, or no data and why (Russian, English)."""
+    if not card.available:
+        return f"{card.no_data_ru}. {card.no_data_en}."
+    fetched = when(card.fetched_at) if card.fetched_at else "—"
+    line = f"источник: {card.source_ru}; получено {fetched} (время Алматы)"
+    if card.as_of is not None:
+        line += f"; данные карты на {when(card.as_of)}"
+    return line
+
+
 def header_lines(report: QuarterlyReport) -> list[tuple[str, str]]:
     period_end = when(report.cutoff)
-    return [
+    card = report.family_card
+    lines = [
         ("Отчёт", "Мониторинг совместной работы по ИПР (приказ № 192, пп. 13–14)"),
         ("Центр поддержки семьи", report.centre),
         ("Квартал", f"{report.quarter.title_ru} ({report.quarter.label})"),
@@ -94,23 +125,40 @@ def header_lines(report: QuarterlyReport) -> list[tuple[str, str]]:
         ("Сформирован", when(report.generated_at)),
         ("Статус", "предварительный (квартал не закончился)" if report.preliminary else "итоговый"),
         ("Семей под наблюдением", str(report.families_monitored)),
+        (CARD_NAME_RU, card_line(card)),
     ]
+    if card.available and card.unknown:
+        lines.append(("Семей, не найденных в ЦКС", str(len(card.unknown))))
+    return lines
 
 
-def sections(report: QuarterlyReport) -> list[Section]:
-    figures = tuple(figure_row(f) for f in (*report.agencies, report.total))
-    families = tuple(
+def family_rows(report: QuarterlyReport) -> tuple[tuple[Cell, ...], ...]:
+    card = report.family_card
+    if not card.available:
+        return ((card.no_data_ru,), (card.no_data_en,))
+    fetched = when(card.fetched_at) if card.fetched_at else ""
+    return tuple(
         (
             family.external_id or "",
             family.plan_id,
             change.on.strftime("%d.%m.%Y"),
+            FACT_RU[change.fact] if change.fact else "",
             change.from_status,
             change.to_status,
             DIRECTION_RU[change.direction],
+            when(change.recorded_at) if change.recorded_at else "",
+            change.reported_by,
+            card.source_ru,
+            fetched,
         )
         for family in report.families
         for change in family.changes
     )
+
+
+def sections(report: QuarterlyReport) -> list[Section]:
+    figures = tuple(figure_row(f) for f in (*report.agencies, report.total))
+    families = family_rows(report)
     findings: tuple[tuple[Cell, ...], ...] = (
         *(
             (
@@ -131,7 +179,7 @@ def sections(report: QuarterlyReport) -> list[Section]:
         Section(
             "families",
             "Изменения статуса семей (ЦКС)",
-            ("ИПР", "Идентификатор плана", "Дата", "Было", "Стало", "Оценка"),
+            FAMILY_HEADERS,
             families,
         ),
         Section(
@@ -272,6 +320,8 @@ def to_json_data(report: QuarterlyReport) -> dict[str, Any]:
         "agencies": [figures(f) for f in report.agencies],
         "total": figures(report.total),
         "families_monitored": report.families_monitored,
+        "family_card": card_json(report.family_card),
+        # None, not [], when the card gave nothing: "no data" must not read as "no changes".
         "families": [
             {
                 "plan_id": family.plan_id,
@@ -279,15 +329,22 @@ def to_json_data(report: QuarterlyReport) -> dict[str, Any]:
                 "changes": [
                     {
                         "on": c.on.isoformat(),
-                        "from": c.from_status,
+                        "fact": c.fact.value if c.fact else None,
+                        "from": c.from_status or None,
                         "to": c.to_status,
                         "direction": c.direction.value,
+                        "recorded_at": to_almaty(c.recorded_at).isoformat()
+                        if c.recorded_at
+                        else None,
+                        "reported_by": c.reported_by or None,
                     }
                     for c in family.changes
                 ],
             }
             for family in report.families
-        ],
+        ]
+        if report.family_card.available
+        else None,
         "conclusion": {
             "findings": [
                 {
@@ -303,6 +360,28 @@ def to_json_data(report: QuarterlyReport) -> dict[str, Any]:
             "text": report.conclusion.text,
         },
         "notes": list(report.notes),
+    }
+
+
+def card_json(card: FamilyCardReading) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return to_almaty(value).isoformat() if value is not None else None
+
+    return {
+        "source": "digital family card (ЦКС)",
+        "url": card.url,
+        "available": card.available,
+        "fetched_at": moment(card.fetched_at),
+        "as_of": moment(card.as_of),
+        "families_unknown_to_card": len(card.unknown) if card.available else None,
+        "no_data": None
+        if card.available
+        else {
+            "reason": card.no_data.value if card.no_data else None,
+            "text_ru": card.no_data_ru,
+            "text_en": card.no_data_en,
+            "detail": card.detail or None,
+        },
     }
 
 
@@ -348,15 +427,18 @@ def to_text(report: QuarterlyReport) -> str:
         "доставки до принятия.",
         "",
         "Изменения статуса семей (ЦКС)",
+        f"  {card_line(report.family_card)}",
     ]
-    if report.families:
-        for family in report.families:
-            for change in family.changes:
-                lines.append(
-                    f"  {family.external_id or family.plan_id}: {change.on:%d.%m.%Y} "
-                    f"{change.text_ru} ({DIRECTION_RU[change.direction]})"
-                )
-    else:
+    # With no data the line above says so and why; there is no list to show.
+    for family in report.families:
+        for change in family.changes:
+            fact = f"{FACT_RU[change.fact]}: " if change.fact else ""
+            recorded = f", внесено {when(change.recorded_at)}" if change.recorded_at else ""
+            lines.append(
+                f"  {family.external_id or family.plan_id}: {change.on:%d.%m.%Y} "
+                f"{fact}{change.text_ru} ({DIRECTION_RU[change.direction]}{recorded})"
+            )
+    if report.family_card.available and not report.families:
         lines.append("  изменений нет")
     lines += ["", report.conclusion.text, "", "Примечания"]
     lines += [f"  – {note}" for note in report.notes]

@@ -17,6 +17,7 @@ import re
 import smtplib
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -24,13 +25,33 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
     from gateway.config import Settings
-    from gateway.reports.digest import Digest
 
 log = logging.getLogger("gateway.digest")
 
 NO_RECIPIENTS = "undisclosed-recipients:;"
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class Digest(Protocol):
+    """What a sender needs of a digest (`gateway.reports.digest.Digest` is one).
+
+    Declared here rather than imported, so mail depends on no report and the digest
+    module depends on mail one way.
+    """
+
+    @property
+    def centre(self) -> str: ...
+    @property
+    def generated_at(self) -> datetime: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def html(self) -> str: ...
 
 
 class DigestSender(Protocol):

@@ -42,7 +42,10 @@ them too):
   have both before the cut-off.
 - Families monitored: families of the centre's plans open at some moment of the quarter
   (created before its end, not completed or cancelled before its start); their status
-  changes come from the `FamilyCardSource` for the quarter's days up to the cut-off.
+  changes come from the digital family card (a `FamilyCardSource`, the ЦКС adapter) for
+  the quarter's days up to the cut-off, asked once per report. The report carries the
+  card's address and the moment of the answer, or, with no answer, the reason: then the
+  families' changes are "no data", not zero.
 """
 
 from __future__ import annotations
@@ -57,12 +60,36 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.clock import to_almaty
+from contracts.clock import Clock, ManualClock, to_almaty
 from gateway.agencies import Agencies, load_agencies
-from gateway.reports.family_card import FamilyCardSource, StatusChange
+from gateway.reports.conclusion import Conclusion, Finding, conclude
+from gateway.reports.family_card import FamilyCardReading, FamilyCardSource, read_family_card
+from gateway.reports.figures import AgencyFigures, FamilyStatus
 from gateway.reports.quarter import Quarter
 from gateway.store.tables import deadlines, events, plans, tasks
 from gateway.workdays import WorkingCalendar, default_calendar
+
+__all__ = [
+    "BREACH_KINDS",
+    "AgencyFigures",
+    "Conclusion",
+    "DeadlineRow",
+    "EventRow",
+    "FamilyRow",
+    "FamilyStatus",
+    "Finding",
+    "QuarterRows",
+    "QuarterlyReport",
+    "TaskRow",
+    "agency_name_ru",
+    "breached_by",
+    "build_quarterly_report",
+    "cohort",
+    "compute_agency_figures",
+    "compute_report",
+    "load_rows",
+    "monitoring_days",
+]
 
 BREACH_KINDS = ("routing", "review", "due_date")
 
@@ -101,7 +128,9 @@ NOTES_RU: tuple[str, ...] = (
     "Медиана — медиана числа рабочих дней от доставки поручения до принятия отчёта "
     "(производственный календарь Республики Казахстан).",
     "Семьи — семьи по ИПР центра, действовавшим в квартале; изменения статуса — из "
-    "Цифровой карты семьи за дни квартала до окончания периода.",
+    "Цифровой карты семьи (ЦКС) за дни квартала до окончания периода, запрошенные через "
+    "шлюз при формировании отчёта; адрес ЦКС и время получения указаны в отчёте. Если ЦКС "
+    "не ответила, указано «нет данных» и причина, а не ноль изменений.",
 )
 
 
@@ -162,66 +191,6 @@ class QuarterRows:
 
 
 @dataclass(frozen=True)
-class AgencyFigures:
-    agency: str
-    name: str
-    received: int = 0
-    delivered: int = 0
-    delivered_on_time: int = 0
-    reported: int = 0
-    accepted: int = 0
-    accepted_first_time: int = 0
-    returned: int = 0
-    rejected: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    breached_routing: int = 0
-    breached_review: int = 0
-    breached_due_date: int = 0
-    tasks_with_breach: int = 0
-    median_days_to_accept: float | None = None
-    accept_samples: int = 0
-
-    @property
-    def delivered_late(self) -> int:
-        return self.delivered - self.delivered_on_time
-
-    @property
-    def breached_total(self) -> int:
-        return self.breached_routing + self.breached_review + self.breached_due_date
-
-
-@dataclass(frozen=True)
-class FamilyStatus:
-    plan_id: str
-    external_id: str | None
-    changes: tuple[StatusChange, ...]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What the conclusion says about one body (or, with agency None, the centre itself)."""
-
-    agency: str | None
-    name: str
-    rating: str
-    shortcomings: tuple[str, ...]
-    proposals: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Conclusion:
-    findings: tuple[Finding, ...]
-    families: str
-
-    @property
-    def text(self) -> str:
-        from gateway.reports.conclusion import render_conclusion
-
-        return render_conclusion(self)
-
-
-@dataclass(frozen=True)
 class QuarterlyReport:
     centre: str
     quarter: Quarter
@@ -231,6 +200,8 @@ class QuarterlyReport:
     total: AgencyFigures
     families_monitored: int
     families: tuple[FamilyStatus, ...]
+    """Families with a change in the card; empty when the card gave no data."""
+    family_card: FamilyCardReading
     conclusion: Conclusion
     notes: tuple[str, ...] = NOTES_RU
 
@@ -379,19 +350,18 @@ def compute_report(
     quarter: Quarter,
     now: datetime,
     calendar: WorkingCalendar,
-    family_changes: Mapping[str, Sequence[StatusChange]],
+    family_card: FamilyCardReading,
     names: Mapping[str, str] | None = None,
     always_list: Iterable[str] = (),
 ) -> QuarterlyReport:
-    """The whole report from rows already read; no I/O, so tests feed it rows directly."""
-    from gateway.reports.conclusion import conclude
-
+    """The whole report from rows already read and the card's reading; no I/O, so tests
+    feed it rows and readings directly."""
     cutoff = min(quarter.end, now)
     figures, total = compute_agency_figures(
         rows, quarter, cutoff, calendar, names=names, always_list=always_list
     )
     families = tuple(
-        FamilyStatus(f.plan_id, f.external_id, tuple(family_changes.get(f.plan_id, ())))
+        FamilyStatus(f.plan_id, f.external_id, tuple(family_card.changes.get(f.plan_id, ())))
         for f in sorted(rows.families, key=lambda f: (f.external_id or "", f.plan_id))
     )
     return QuarterlyReport(
@@ -403,7 +373,8 @@ def compute_report(
         total=total,
         families_monitored=len(families),
         families=tuple(f for f in families if f.changes),
-        conclusion=conclude(figures, families),
+        family_card=family_card,
+        conclusion=conclude(figures, families, card=family_card),
     )
 
 
@@ -490,35 +461,35 @@ def monitoring_days(quarter: Quarter, cutoff: datetime) -> tuple[date, date]:
     return quarter.first_day, min(last, quarter.next_first_day - timedelta(days=1))
 
 
-async def family_changes(
-    source: FamilyCardSource, families: Sequence[FamilyRow], quarter: Quarter, cutoff: datetime
-) -> dict[str, list[StatusChange]]:
-    first, last = monitoring_days(quarter, cutoff)
-    result: dict[str, list[StatusChange]] = {}
-    for family in families:
-        changes = await source.status_changes(family.iins, first, last)
-        if changes:
-            result[family.plan_id] = sorted(changes, key=lambda c: c.on)
-    return result
-
-
 async def build_quarterly_report(
     engine: AsyncEngine,
     centre: str,
     quarter: Quarter,
     *,
-    source: FamilyCardSource,
+    source: FamilyCardSource | None,
     now: datetime,
+    clock: Clock | None = None,
     calendar: WorkingCalendar | None = None,
     agencies: Agencies | None = None,
 ) -> QuarterlyReport:
-    """Read the store, ask the family card, compute: the report as the CLI and web show it."""
+    """Read the store, ask the family card, compute: the report as the CLI and web show it.
+
+    ``source`` None means no card is configured; the report then says so. ``clock``
+    stamps the card's answer when it arrives (default: the answer is taken as of ``now``).
+    """
     calendar = calendar or default_calendar()
     agencies = agencies or load_agencies()
     cutoff = min(quarter.end, now)
     async with engine.connect() as conn:
         rows = await load_rows(conn, centre, quarter, cutoff)
-    changes = await family_changes(source, rows.families, quarter, cutoff)
+    first, last = monitoring_days(quarter, cutoff)
+    card = await read_family_card(
+        source,
+        {f.plan_id: f.iins for f in rows.families},
+        first,
+        last,
+        clock or ManualClock(now),
+    )
     codes = {t.agency for t in rows.tasks} | set(agencies.enabled_codes("ipr"))
     return compute_report(
         rows,
@@ -526,7 +497,7 @@ async def build_quarterly_report(
         quarter=quarter,
         now=now,
         calendar=calendar,
-        family_changes=changes,
+        family_card=card,
         names={code: agency_name_ru(code, agencies) for code in codes},
         always_list=sorted(agencies.enabled_codes("ipr")),
     )

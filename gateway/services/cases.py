@@ -629,13 +629,13 @@ async def store_refreshed(
     intake: dict[str, Any] | None,
     family_card: dict[str, Any] | None,
     now: datetime,
-) -> None:
-    """Write facts asked again; the timeline says what arrived."""
+) -> bool:
+    """Write facts asked again; the timeline says what arrived. False: nothing new."""
     case = (
         await conn.execute(select(plans).where(plans.c.id == case_id).with_for_update())
     ).first()
     if case is None:
-        return
+        return False
     document = dict(case.family)
     changes: dict[str, Any] = {}
     if intake is not None and intake["missing"] != document["intake"]["missing"]:
@@ -647,8 +647,9 @@ async def store_refreshed(
         document["family_card"] = family_card
         changes["family_card"] = family_card["status"]
     if not changes:
-        return
+        return False
     await conn.execute(update(plans).where(plans.c.id == case_id).values(family=document))
     await timeline.record(
         conn, plan_id=case_id, at=now, actor=GATEWAY_ACTOR, type="facts_refreshed", data=changes
     )
+    return True

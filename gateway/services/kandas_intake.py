@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from adapters.http_discipline import UpstreamNotFound
 from adapters.shep import (
     AdoptionDecision,
     BirthRecord,
@@ -412,6 +413,8 @@ async def close_relatives(
         return {"status": "not_connected", "reason": "no connection to the ЦКС is configured"}
     try:
         family = await card.family(applicant_iin)
+    except UpstreamNotFound:
+        family = None
     except Exception as exc:  # any failure of another organisation's system
         return {"status": "unavailable", "reason": _reason(exc), "asked_at": now.isoformat()}
     if family is None:
@@ -466,6 +469,5 @@ async def refresh(
         if (row.family.get("family_card") or {}).get("status") != "fetched":
             family_card = await close_relatives(card, application.applicant_iin, now)
         async with engine.begin() as conn:
-            await cases.store_refreshed(conn, row.id, intake, family_card, now)
-        changed += 1
+            changed += await cases.store_refreshed(conn, row.id, intake, family_card, now)
     return changed

@@ -32,6 +32,22 @@ RU: dict[str, str] = {
     "report_download_xlsx": "Скачать XLSX",
     "report_preliminary": "Квартал ещё не закончился: отчёт предварительный.",
     "report_bad_quarter": "Укажите квартал в виде 2026Q3.",
+    "report_card_title": "Цифровая карта семьи (ЦКС)",
+    "report_card_source": (
+        "Изменения статуса семей получены из ЦКС по адресу {url} в {fetched} (время Алматы); "
+        "данные карты на {as_of}."
+    ),
+    "report_card_unknown": "Семей, не найденных в ЦКС: {count}.",
+    "report_card_no_data": "Нет данных из Цифровой карты семьи ({reason}).",
+    "report_card_reason_not_configured": "подключение к ЦКС не настроено",
+    "report_card_reason_no_families": "семей под наблюдением нет, ЦКС не запрашивалась",
+    "report_card_reason_unavailable": "ЦКС недоступна или не ответила вовремя",
+    "report_card_reason_circuit_open": (
+        "ЦКС несколько раз подряд не ответила, запросы к ней временно приостановлены"
+    ),
+    "report_card_reason_malformed": "ЦКС прислала ответ не по формату",
+    "report_card_reason_refused": "ЦКС отклонила запрос",
+    "report_card_reason_error": "ЦКС ответила ошибкой",
     "nav_label": "Разделы",
     "sign_out": "Выйти",
     "language": "Язык",
@@ -233,6 +249,22 @@ KK: dict[str, str] = {
     "report_download_xlsx": "XLSX жүктеп алу",
     "report_preliminary": "Тоқсан әлі аяқталған жоқ: есеп алдын ала.",
     "report_bad_quarter": "Тоқсанды 2026Q3 түрінде көрсетіңіз.",
+    "report_card_title": "Отбасының цифрлық картасы (ОЦК)",
+    "report_card_source": (
+        "Отбасылар мәртебесінің өзгерістері ОЦК-дан {url} мекенжайы бойынша {fetched} "
+        "(Алматы уақыты) алынды; карта деректері {as_of} жағдай бойынша."
+    ),
+    "report_card_unknown": "ОЦК-да табылмаған отбасылар: {count}.",
+    "report_card_no_data": "Отбасының цифрлық картасынан деректер жоқ ({reason}).",
+    "report_card_reason_not_configured": "ОЦК-ға қосылу бапталмаған",
+    "report_card_reason_no_families": "бақылаудағы отбасылар жоқ, ОЦК-ға сұрау жіберілмеді",
+    "report_card_reason_unavailable": "ОЦК қолжетімсіз немесе уақытында жауап бермеді",
+    "report_card_reason_circuit_open": (
+        "ОЦК қатарынан бірнеше рет жауап бермеді, оған сұраулар уақытша тоқтатылды"
+    ),
+    "report_card_reason_malformed": "ОЦК форматқа сәйкес емес жауап жіберді",
+    "report_card_reason_refused": "ОЦК сұрауды қабылдамады",
+    "report_card_reason_error": "ОЦК қатемен жауап берді",
     "nav_label": "Бөлімдер",
     "sign_out": "Шығу",
     "language": "Тіл",

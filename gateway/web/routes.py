@@ -27,6 +27,7 @@ from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound
 from gateway.reports.chart import report_chart_svg
 from gateway.reports.export import sections as report_sections
 from gateway.reports.export import to_csv, to_xlsx
+from gateway.reports.family_card import BreakerBoard, card_client
 from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
 from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
 from gateway.services import incidents as incident_service
@@ -37,7 +38,6 @@ from gateway.web import session as sessions
 from gateway.web.i18n import LANGUAGE_NAMES, LANGUAGES, language, translate
 from gateway.web.stream import plan_changes
 from gateway.web.views import agency_name, fmt_time, plan_rows, task_cards, timeline_entry
-from mocks.family_card import MockFamilyCard  # the only family card source until ЦКС is connected
 
 PREFIX = "/web"
 HERE = Path(__file__).parent
@@ -501,17 +501,34 @@ async def replay(incident_id: int, request: Request) -> Response:
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _card_breakers(request: Request) -> BreakerBoard:
+    """One breaker board per app: each report opens a short-lived client of the family
+    card, and the breaker must remember the card's failures across them."""
+    board: BreakerBoard | None = getattr(request.app.state, "family_card_breakers", None)
+    if board is None:
+        board = BreakerBoard()
+        request.app.state.family_card_breakers = board
+    return board
+
+
 async def _quarterly(request: Request, signed: Signed, text: str) -> QuarterlyReport:
     state = _state(request)
-    return await build_quarterly_report(
-        state.engine,
-        signed.staff.centre,
-        parse_quarter(text),
-        source=MockFamilyCard(),
-        now=state.clock.now(),
-        calendar=state.ctx.calendar,
-        agencies=state.ctx.agencies,
-    )
+    quarter = parse_quarter(text)
+    card = card_client(state.settings.family_card_url, _card_breakers(request))
+    try:
+        return await build_quarterly_report(
+            state.engine,
+            signed.staff.centre,
+            quarter,
+            source=card,
+            now=state.clock.now(),
+            clock=state.clock,
+            calendar=state.ctx.calendar,
+            agencies=state.ctx.agencies,
+        )
+    finally:
+        if card is not None:
+            await card.aclose()
 
 
 def _default_quarter(request: Request) -> str:

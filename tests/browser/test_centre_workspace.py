@@ -5,6 +5,9 @@ report, return another, accept its rework, see the plan completed."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.system import System
+from tests.e2e.system import System, free_port
 from tests.integration.harness import plan_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -62,7 +65,10 @@ def not_reloaded(page: Any) -> bool:
 def test_worker_reviews_a_plan_live_in_the_browser(
     system: System, chromium: Any, screenshots: Path
 ) -> None:
-    system.start_gateway(GATEWAY_SESSION_SECRET="browser-test-secret-" + "x" * 20)
+    card_url = start_family_card(system)
+    system.start_gateway(
+        GATEWAY_SESSION_SECRET="browser-test-secret-" + "x" * 20, GATEWAY_FAMILY_CARD_URL=card_url
+    )
     system.start(
         "mocks", "mocks", "agencies", "run", "--work-seconds", "0.4",
         "--rework-rate", "1", "--state-dir", str(system.mock_state), "--admin-port", "0",
@@ -182,7 +188,31 @@ def test_worker_reviews_a_plan_live_in_the_browser(
     head_page.get_by_role("button", name="Сформировать").click()
     head_page.wait_for_selector("figure.chart svg")
     assert "Показатели по органам" in head_page.content()
+    # The family card's part says where it came from: the ЦКС mock, over HTTP.
+    source = head_page.locator("#family-card-source").inner_text()
+    assert card_url in source and "получены из ЦКС" in source
     head_page.screenshot(path=str(screenshots / "quarterly-report-1280.png"), full_page=True)
+
+
+def start_family_card(system: System) -> str:
+    """The mock ЦКС as its own process, as `gateway mocks up` runs it; its URL once it answers."""
+    port = free_port()
+    log = open(system.root / "family_card.log", "ab")
+    system.procs["family_card"] = subprocess.Popen(
+        [sys.executable, "-m", "mocks.family_card", "--port", str(port), "--seed", "42"],
+        cwd=system.root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/__admin/requests", timeout=1).status_code == 200:
+                return url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the mock family card did not start: {system.log('family_card')}")
 
 
 def quarter_now() -> str:

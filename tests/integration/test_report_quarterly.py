@@ -11,40 +11,49 @@ calendar, so a wrong reading of the deadlines table in the report would show up.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from contracts.amqp import Topology
 from contracts.clock import ALMATY
-from contracts.iin import next_valid_iin
 from contracts.messages import ReportStatus, StatusReport
 from contracts.plans import PlanSubmission, ReviewDecision
 from gateway.agencies import load_agencies
 from gateway.auth import Caller, ClientKind
 from gateway.deadline_watcher import scan
+from gateway.reports import export
+from gateway.reports.chart import report_chart_svg
+from gateway.reports.family_card import NoDataReason, card_client
 from gateway.reports.quarter import parse_quarter
-from gateway.reports.quarterly import build_quarterly_report
+from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
 from gateway.services.context import Context
 from gateway.services.plans import cancel_plan, submit_plan
 from gateway.services.tasks import apply_report, review_task
 from gateway.store.tables import tasks
 from gateway.workdays import default_calendar
-from mocks.family_card import MockFamilyCard, changes_for
+from mocks.population import generate_population
+from tests.integration.family_card_mock import members_of, running_card
 
 pytestmark = pytest.mark.integration
 
 CENTRE = "centre-report"
 OTHER_CENTRE = "centre-other"
 QUARTER = parse_quarter("2026Q3")
+#: The families of the plans are people of the mocks' population, so the mock family
+#: card knows them: plan number n is the population's family n.
+POPULATION = generate_population(42)
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -64,20 +73,7 @@ class Seeder:
         self, when: datetime, activities: dict[str, date | None], centre: str = CENTRE
     ) -> tuple[str, dict[str, str]]:
         self.serial += 1
-        members = [
-            {
-                "iin": next_valid_iin(date(1985, 1, self.serial), "female", self.serial),
-                "last_name": "Ахметова",
-                "first_name": "Айгерим",
-                "role": "applicant",
-            },
-            {
-                "iin": next_valid_iin(date(2015, 2, self.serial), "male", self.serial + 50),
-                "last_name": "Ахметов",
-                "first_name": "Арман",
-                "role": "child",
-            },
-        ]
+        members = members_of(POPULATION.families[self.serial - 1])
         submission = PlanSubmission.model_validate(
             {
                 "centre": centre,
@@ -334,9 +330,7 @@ FIELDS = (
 
 async def test_quarterly_figures_match_the_timeline(engine: AsyncEngine) -> None:
     await seed_quarter(engine)
-    report = await build_quarterly_report(
-        engine, CENTRE, QUARTER, source=MockFamilyCard(), now=at(11, 20)
-    )
+    report = await build_quarterly_report(engine, CENTRE, QUARTER, source=None, now=at(11, 20))
     expected = await recompute(engine, CENTRE, QUARTER.start, QUARTER.end)
 
     got = {f.agency: f for f in report.agencies if f.received}
@@ -378,34 +372,121 @@ async def test_quarterly_figures_match_the_timeline(engine: AsyncEngine) -> None
     assert recorded["review"] == report.total.breached_review
     assert recorded["due_date"] == report.total.breached_due_date
 
-    # Families: every plan open in the quarter, changes as the card gives them.
+    # Families: every plan open in the quarter; with no card connected, no changes and
+    # the reason, not zero changes.
     assert report.families_monitored == 4
+    assert report.family_card.no_data is NoDataReason.not_configured and report.families == ()
     finding = next(f for f in report.conclusion.findings if f.agency == "education")
     assert any("2 из 2 поручений нарушен срок маршрутизации" in s for s in finding.shortcomings)
     assert any(f.agency is None for f in report.conclusion.findings)  # the centre's review
 
 
 async def test_family_changes_come_from_the_card(engine: AsyncEngine) -> None:
+    """With the mock ЦКС running, the report shows its changes, fetched through the adapter
+    over HTTP, with the card's address and the time, in every format."""
     seeded = await seed_quarter(engine)
-    report = await build_quarterly_report(
-        engine, CENTRE, QUARTER, source=MockFamilyCard(), now=at(11, 20)
-    )
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                text("SELECT id, family FROM plans WHERE centre = :c"), {"c": CENTRE}
-            )
-        ).all()
-    expected = {}
-    for plan_id, family in rows:
-        if plan_id not in seeded["plans"]:  # the plan of October was not open in Q3
-            continue
-        iins = [m["iin"] for m in _data(family)["members"]]
-        changes = changes_for(iins, date(2026, 7, 1), date(2026, 9, 30))
-        if changes:
-            expected[plan_id] = changes
+    now = at(11, 20)
+    with running_card(now, POPULATION) as card:
+        source = card_client(card.url)
+        try:
+            report = await build_quarterly_report(engine, CENTRE, QUARTER, source=source, now=now)
+        finally:
+            assert source is not None
+            await source.aclose()
+        asked = card.admin.journal.count(service="status-changes.query")
+    assert asked == 1  # one question for the whole report
+
+    families = {plan_id: POPULATION.families[n] for n, plan_id in enumerate(seeded["plans"])}
+    expected = {
+        plan_id: changes
+        for plan_id, family in families.items()
+        if (changes := card.expected_changes(family, date(2026, 7, 1), date(2026, 9, 30)))
+    }
+    assert expected, "the seed should give some of these families a change in the quarter"
     assert report.families_monitored == len(seeded["plans"])
-    assert {f.plan_id: list(f.changes) for f in report.families} == expected
+    assert {f.plan_id: [(c.on, c.to_status) for c in f.changes] for f in report.families} == (
+        expected
+    )
+    reading = report.family_card
+    assert reading.available and reading.url == card.url
+    assert reading.fetched_at == now and reading.as_of == now and reading.unknown == ()
+
+    one = report.families[0].changes[0]
+    changed = f"изменение социального статуса в ЦКС у {len(expected)} из 4"
+    check_every_format(
+        report, [card.url, one.to_status], absent=["Нет данных"], chart=[card.url, changed]
+    )
+
+
+async def test_with_the_card_stopped_the_report_says_no_data(engine: AsyncEngine) -> None:
+    await seed_quarter(engine)
+    with running_card(at(11, 20), POPULATION) as card:
+        url = card.url
+    source = card_client(url)
+    assert source is not None
+    try:
+        report = await build_quarterly_report(
+            engine, CENTRE, QUARTER, source=source, now=at(11, 20)
+        )
+    finally:
+        await source.aclose()
+    reading = report.family_card
+    assert reading.no_data is NoDataReason.unavailable and reading.url == url
+    assert "unreachable" in reading.detail and reading.fetched_at is None
+    assert report.families == () and report.families_monitored == 4
+    assert report.total.received == 8  # the rest of the report is whole
+    check_every_format(
+        report,
+        ["Нет данных из Цифровой карты семьи (ЦКС недоступна или не ответила вовремя)"],
+        absent=["изменений нет", "не зафиксировано"],
+    )
+
+
+async def test_a_malformed_card_answer_gives_no_data(engine: AsyncEngine) -> None:
+    await seed_quarter(engine)
+    with running_card(at(11, 20), POPULATION) as card:
+        card.admin.add_fault({"service": "status-changes.query", "kind": "malformed"})
+        source = card_client(card.url)
+        assert source is not None
+        try:
+            report = await build_quarterly_report(
+                engine, CENTRE, QUARTER, source=source, now=at(11, 20)
+            )
+        finally:
+            await source.aclose()
+    assert report.family_card.no_data is NoDataReason.malformed and report.families == ()
+    check_every_format(
+        report, ["Нет данных из Цифровой карты семьи (ЦКС прислала ответ не по формату)"]
+    )
+
+
+def check_every_format(
+    report: QuarterlyReport,
+    present: list[str],
+    absent: Sequence[str] = (),
+    chart: list[str] | None = None,
+) -> None:
+    """Each export renders and carries ``present`` (the chart: ``chart``, since it counts
+    changes rather than listing them)."""
+    xlsx = load_workbook(io.BytesIO(export.to_xlsx(report)))
+    rendered = {
+        "text": export.to_text(report),
+        "csv": export.to_csv(report).decode("utf-8-sig"),
+        "xlsx": "\n".join(
+            str(c.value)
+            for sheet in ("Семьи (ЦКС)", "Примечания")
+            for row in xlsx[sheet].iter_rows()
+            for c in row
+            if c.value is not None
+        ),
+        "json": json.dumps(json.loads(export.to_json(report)), ensure_ascii=False),
+        "svg": report_chart_svg(report),
+    }
+    for name, body in rendered.items():
+        for needle in chart if name == "svg" and chart is not None else present:
+            assert needle in body, (name, needle)
+        for needle in absent:
+            assert needle not in body, (name, needle)
 
 
 async def _cohort_ids(engine: AsyncEngine) -> set[str]:
@@ -425,7 +506,7 @@ async def _cohort_ids(engine: AsyncEngine) -> set[str]:
 async def test_mid_quarter_report_is_preliminary_and_cut_at_now(engine: AsyncEngine) -> None:
     await seed_quarter(engine)
     now = at(7, 5)
-    report = await build_quarterly_report(engine, CENTRE, QUARTER, source=MockFamilyCard(), now=now)
+    report = await build_quarterly_report(engine, CENTRE, QUARTER, source=None, now=now)
     expected = await recompute(engine, CENTRE, QUARTER.start, now)
     assert report.preliminary
     got = {f.agency: f for f in report.agencies if f.received}
@@ -451,6 +532,22 @@ async def test_cli_prints_the_report(engine: AsyncEngine, store_url: str) -> Non
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["quarter"] == "2026Q3" and data["total"]["received"] == 8
+    assert data["family_card"]["no_data"]["reason"] == "not_configured"
+    assert data["families"] is None
+
+    # With the card set up, the command reads it: the mock's clock at the real now, so
+    # the finished quarter's changes are all recorded.
+    with running_card(datetime.now(UTC), POPULATION) as card:
+        with_card = await asyncio.to_thread(
+            runner.invoke,
+            app,
+            ["report", "quarterly", "--centre", CENTRE, "--quarter", "2026Q3", "--format", "json"],
+            env={**env, "GATEWAY_FAMILY_CARD_URL": card.url},
+        )
+    assert with_card.exit_code == 0, with_card.output
+    card_data = json.loads(with_card.stdout)["family_card"]
+    assert card_data["available"] is True and card_data["url"] == card.url
+    assert card_data["fetched_at"] is not None
 
     text_result = await asyncio.to_thread(
         runner.invoke,

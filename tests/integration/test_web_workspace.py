@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import insert, select, update
 
+from contracts.clock import ALMATY
 from contracts.messages import ReportStatus
+from gateway.api.deps import AppState
 from gateway.errors import Conflict, Forbidden
 from gateway.services.incidents import replay_incident
 from gateway.services.staff import StaffRole, StaffUser, add_staff
 from gateway.store.tables import access_log, events, incidents, outbox, staff_users, tasks
 from gateway.web.stream import plan_changes
+from mocks.population import Family
+from tests.integration.family_card_mock import members_of, running_card
 from tests.integration.harness import Harness, eventually, family_members, plan_body
 
 pytestmark = pytest.mark.integration
@@ -527,3 +532,106 @@ async def test_the_head_reads_the_quarterly_report_with_chart_and_downloads(
     xlsx = await client.get(f"/web/reports/quarterly.xlsx?quarter={text}")
     book = load_workbook(io.BytesIO(xlsx.content))
     assert len(book.sheetnames) >= 3
+
+
+async def family_plan(h: Harness, when: datetime) -> tuple[str, Family]:
+    """A plan approved at ``when`` for a family of the mocks' population (so the mock
+    family card knows it) with a change in the card between the quarter's start and then."""
+    from contracts.clock import to_almaty
+    from gateway.reports.quarter import Quarter
+
+    quarter = Quarter.of(when)
+    with running_card(when) as probe:
+        family = next(
+            f
+            for f in probe.population.families
+            if probe.expected_changes(f, quarter.first_day, to_almaty(when).date())
+        )
+    body = plan_body(h.centre, approved_at=when)
+    body["family"]["members"] = members_of(family)
+    for activity in body["activities"]:
+        activity["beneficiary_iins"] = []
+    response = await h.submit(body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"]), family
+
+
+def web_state(h: Harness) -> AppState:
+    transport = h.http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    state: AppState = transport.app.state.gw  # type: ignore[attr-defined]
+    return state
+
+
+async def test_the_report_page_shows_the_family_cards_changes_with_source_and_time(
+    harness: Harness,
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    h = harness
+    when = datetime(2026, 9, 20, 12, 0, tzinfo=ALMATY)
+    h.clock.set(when)
+    head = await add_person(h, f"h{uuid.uuid4().hex[:6]}", role=StaffRole.head)
+    _, family = await family_plan(h, when)
+    h.clock.advance(timedelta(minutes=5))
+    client = await sign_in(h, head.login)
+    with running_card(h.clock.now()) as card:
+        web_state(h).settings.family_card_url = card.url
+        page = await client.get("/web/reports/quarterly?quarter=2026Q3")
+        csv_file = await client.get("/web/reports/quarterly.csv?quarter=2026Q3")
+        xlsx = await client.get("/web/reports/quarterly.xlsx?quarter=2026Q3")
+        expected = card.expected_changes(family, date(2026, 7, 1), date(2026, 9, 20))
+        asked = card.admin.journal.count(service="status-changes.query")
+    assert page.status_code == 200 and asked == 3
+    source = re.search(r'<p id="family-card-source">([^<]*)</p>', page.text)
+    assert source, page.text[-4000:]
+    assert card.url in source.group(1) and "20.09.2026 12:05" in source.group(1)
+    assert "Нет данных" not in page.text
+    for _, status in expected:
+        assert html.escape(status) in page.text
+    assert "изменение социального статуса в ЦКС у 1 из 1" in page.text  # the chart's line
+    text = csv_file.content.decode("utf-8-sig")
+    assert all(status in text for _, status in expected) and card.url in text
+    sheet = load_workbook(io.BytesIO(xlsx.content))["Семьи (ЦКС)"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [r[5] for r in rows] == [status for _, status in expected]
+    assert {r[9] for r in rows} == {f"Цифровая карта семьи (ЦКС), {card.url}"}
+
+
+async def test_the_report_page_says_no_data_when_the_card_is_down(harness: Harness) -> None:
+    h = harness
+    when = datetime(2026, 9, 20, 12, 0, tzinfo=ALMATY)
+    h.clock.set(when)
+    head = await add_person(h, f"h{uuid.uuid4().hex[:6]}", role=StaffRole.head)
+    await family_plan(h, when)
+    h.clock.advance(timedelta(minutes=5))
+    client = await sign_in(h, head.login)
+
+    # Not configured at all.
+    web_state(h).settings.family_card_url = None
+    page = await client.get("/web/reports/quarterly?quarter=2026Q3")
+    assert page.status_code == 200 and "<svg" in page.text
+    assert "Нет данных из Цифровой карты семьи (подключение к ЦКС не настроено)" in page.text
+
+    # Configured, but the card is down: the page still renders, and says why.
+    with running_card(h.clock.now()) as card:
+        url = card.url
+    web_state(h).settings.family_card_url = url
+    page = await client.get("/web/reports/quarterly?quarter=2026Q3")
+    assert page.status_code == 200 and "Показатели по органам" in page.text
+    no_data = re.search(r'<p id="family-card-no-data"[^>]*>([^<]*)</p>', page.text)
+    assert no_data, page.text[-4000:]
+    assert no_data.group(1) == (
+        "Нет данных из Цифровой карты семьи (ЦКС недоступна или не ответила вовремя)."
+    )
+    csv_file = await client.get("/web/reports/quarterly.csv?quarter=2026Q3")
+    assert csv_file.status_code == 200
+    assert "No data from the digital family card" in csv_file.content.decode("utf-8-sig")
+
+    # After repeated failures the breaker stops asking, and the page says that too, in
+    # the staff member's language.
+    assert (await client.get("/web/lang/kk", params={"next": "/web/"})).status_code == 303
+    page = await client.get("/web/reports/quarterly?quarter=2026Q3")
+    assert "Отбасының цифрлық картасынан деректер жоқ (ОЦК қатарынан бірнеше рет" in page.text

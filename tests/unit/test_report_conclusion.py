@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from contracts.clock import ALMATY
 from gateway.reports import conclusion as rules
-from gateway.reports.family_card import Direction, StatusChange
+from gateway.reports.family_card import (
+    Direction,
+    FamilyCardReading,
+    NoDataReason,
+    StatusChange,
+)
 from gateway.reports.quarterly import AgencyFigures, FamilyStatus
+
+CARD = FamilyCardReading(
+    url="http://card.test", fetched_at=datetime(2026, 10, 2, 9, 30, tzinfo=ALMATY)
+)
 
 
 def figures(**kw: object) -> AgencyFigures:
@@ -67,7 +77,9 @@ def test_rejections_failures_due_dates_and_slowness() -> None:
 
 
 def test_centre_is_called_out_for_its_own_review_term() -> None:
-    report = rules.conclude([figures(breached_review=2), figures(agency="health", name="Здр.")], [])
+    report = rules.conclude(
+        [figures(breached_review=2), figures(agency="health", name="Здр.")], [], card=CARD
+    )
     centre = report.findings[-1]
     assert centre.agency is None and "п. 11): 2" in centre.shortcomings[0]
     # the body itself is not blamed for the centre's review
@@ -78,16 +90,27 @@ def test_families_summary_counts_directions() -> None:
     up = StatusChange(date(2026, 7, 1), "малообеспеченная", "вышла из ТЖС", Direction.improved)
     down = StatusChange(date(2026, 8, 1), "вышла из ТЖС", "в ТЖС", Direction.worsened)
     families = [FamilyStatus("p1", None, (up, down)), FamilyStatus("p2", None, ())]
-    text = rules.summarise_families(families)
+    text = rules.summarise_families(families, CARD)
     assert "Из 2 семей под наблюдением у 1" in text
-    assert "улучшение — 1, ухудшение — 1" in text
-    assert "не зафиксировано (семей под наблюдением: 1)" in rules.summarise_families(
-        [FamilyStatus("p", None, ())]
+    assert "улучшение — 1, ухудшение — 1, положение не изменилось — 0" in text
+    assert "Цифровая карта семьи (ЦКС), http://card.test, получены 02.10.2026 09:30" in text
+    assert "не зафиксировано (семей под наблюдением: 1;" in rules.summarise_families(
+        [FamilyStatus("p", None, ())], CARD
     )
 
 
+def test_families_summary_without_card_data_says_so_and_counts_nothing() -> None:
+    down = FamilyCardReading.without_data(NoDataReason.unavailable, url="http://card.test")
+    text = rules.summarise_families([FamilyStatus("p1", None, ())], down)
+    assert text.startswith("Нет данных из Цифровой карты семьи (ЦКС недоступна")
+    assert "не учтены (семей под наблюдением: 1)" in text
+    assert "не зафиксировано" not in text and "улучшение" not in text
+
+
 def test_rendered_text_numbers_the_findings() -> None:
-    text = rules.conclude([figures(breached_routing=3), figures(agency="x", name="Икс")], []).text
+    text = rules.conclude(
+        [figures(breached_routing=3), figures(agency="x", name="Икс")], [], card=CARD
+    ).text
     assert "1. Жилищные отношения — работа в целом эффективна, есть недостатки." in text
     assert "2. Икс — работа эффективна." in text
     assert "Недостатков не выявлено." in text

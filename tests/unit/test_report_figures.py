@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from contracts.clock import ALMATY
-from gateway.reports.family_card import Direction, StatusChange
+from gateway.reports.family_card import (
+    Direction,
+    FamilyCardReading,
+    NoDataReason,
+    StatusChange,
+)
 from gateway.reports.quarter import Quarter
 from gateway.reports.quarterly import (
     DeadlineRow,
@@ -142,18 +147,29 @@ def test_report_families_and_preliminary() -> None:
     r.task("a", "health", t(7, 1))
     r.families = [FamilyRow("p1", "ИПР-1", ("1",)), FamilyRow("p2", "ИПР-2", ("2",))]
     change = StatusChange(date(2026, 7, 20), "малообеспеченная", "вышла из ТЖС", Direction.improved)
+    card = FamilyCardReading(url="http://card.test", fetched_at=t(8, 1), changes={"p2": (change,)})
     report = compute_report(
-        r.rows(),
-        centre="c",
-        quarter=Q,
-        now=t(8, 1),
-        calendar=CAL,
-        family_changes={"p2": [change]},
+        r.rows(), centre="c", quarter=Q, now=t(8, 1), calendar=CAL, family_card=card
     )
     assert report.preliminary and report.cutoff == t(8, 1)
     assert report.families_monitored == 2
     assert [(f.plan_id, f.changes) for f in report.families] == [("p2", (change,))]
+    assert report.family_card is card
     assert "у 1 в Цифровой карте семьи" in report.conclusion.families
+
+
+def test_report_without_card_data_has_no_family_changes() -> None:
+    r = Rows()
+    r.task("a", "health", t(7, 1))
+    r.families = [FamilyRow("p1", "ИПР-1", ("1",))]
+    card = FamilyCardReading.without_data(NoDataReason.not_configured)
+    report = compute_report(
+        r.rows(), centre="c", quarter=Q, now=t(8, 1), calendar=CAL, family_card=card
+    )
+    assert report.families_monitored == 1 and report.families == ()
+    assert report.conclusion.families.startswith(
+        "Нет данных из Цифровой карты семьи (подключение к ЦКС не настроено)"
+    )
 
 
 def test_monitoring_days_stop_at_the_cut_off() -> None:
