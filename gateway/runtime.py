@@ -28,6 +28,7 @@ from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
+from gateway.reports.family_card import card_client
 from gateway.services import kandas_followup, kandas_intake
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
