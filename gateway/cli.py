@@ -110,6 +110,9 @@ def up(
     labour_market_port: LabourMarketPort = 8260,
     ca_port: CaPort = 8270,
     family_card_port: FamilyCardPort = 8240,
+    manual_bodies: str = typer.Option(
+        "", help="Kandas chain bodies left to people on the web pages (comma-separated codes)."
+    ),
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -140,6 +143,7 @@ def up(
         migration_portal_port=migration_portal_port,
         labour_market_port=labour_market_port,
         ca_port=ca_port,
+        manual_bodies=tuple(c.strip() for c in manual_bodies.split(",") if c.strip()),
         family_card_port=family_card_port,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []

@@ -36,6 +36,8 @@ class MockOptions:
     ca_port: int = 8270
     chain_bodies: bool = True
     chain_return_at: str = "lmc_review"
+    manual_bodies: tuple[str, ...] = ()
+    """Chain bodies whose steps people take on the web pages: the mock leaves them alone."""
     """`gateway up` has the labour mobility centre's head return each application once at
     p.9, so the demo shows a return and the re-check; empty for none."""
     family_card_port: int = 8240
@@ -115,7 +117,10 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
     if options.agencies and options.chain_bodies:
         chain = [
             "-m", "mocks.chain_bodies",
-            "--bodies", ",".join(load_agencies().enabled_codes("kandas_application")),
+            "--bodies", ",".join(
+                c for c in load_agencies().enabled_codes("kandas_application")
+                if c not in options.manual_bodies
+            ),
             "--work-seconds", str(options.work_seconds),
             "--state-dir", str(MOCK_STATE / "chain_bodies"),
             "--ca-dir", str(CA_ROOT.parent),

@@ -35,12 +35,15 @@ def test_the_ca_is_started_first_with_its_port_seed_and_state_dir(
     procs = processes.start_mocks(MockOptions(seed=7, agencies=False))
     modules = [args[1] for args, _ in started]
     assert modules[0] == "mocks.ca"
-    assert set(modules) == {"mocks.ca", "mocks.shep", "mocks.egov", "mocks.kandas"}
+    assert set(modules) == {
+        "mocks.ca", "mocks.shep", "mocks.egov", "mocks.kandas", "mocks.family_card",
+        "mocks.migration_portal", "mocks.labour_market",
+    }  # fmt: skip
     args = started[0][0]
     assert args[args.index("--port") + 1] == "8270"
     assert args[args.index("--seed") + 1] == "7"
     assert Path(args[args.index("--state-dir") + 1]) == Path(".gateway/mocks/ca")
-    assert len(procs) == 4
+    assert len(procs) == 7
 
 
 def test_the_gateway_trusts_the_mock_cas_root_unless_told_otherwise(
