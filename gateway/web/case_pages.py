@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from contracts.cases import Decision, StepDecision
 from contracts.iin import mask_iin
 from contracts.plans import DeadlineState
+from contracts.signing import HandoverStatement
 from gateway.auth import Caller, ClientKind
 from gateway.domain.flow import load_flow
 from gateway.errors import Forbidden, GatewayError, InvalidInput
@@ -240,9 +241,7 @@ async def prepare_decision(case_id: str, step_id: str, request: Request) -> Resp
         raise Forbidden("this step is not open for your body")
     draft = _draft(form, case_id, caller, actionable["requires"])
     signed_at = datetime.now(UTC).replace(microsecond=0)
-    statement = cases.statement_of(
-        StepDecision.model_construct(**draft, signed_at=signed_at)  # signature comes next
-    )
+    statement = HandoverStatement(flow=cases.KANDAS, signed_at=signed_at, **draft)
     context |= {
         "draft": draft,
         "signed_at": signed_at.isoformat(),

@@ -32,7 +32,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[Any]:
+def chromium_contexts(tmp_path: Path) -> Iterator[Any]:
+    """A factory of browser contexts, each its own profile: two people signed in at once."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail(
             f"{CHROMIUM} not found: install Debian's chromium package "
@@ -40,18 +41,30 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
         )
     from playwright.sync_api import sync_playwright
 
+    opened: list[Any] = []
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-            locale="ru-RU",
-        )
+
+        def new_context(name: str = "chromium-profile") -> Any:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path / name),
+                executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 900},
+                locale="ru-RU",
+            )
+            opened.append(context)
+            return context
+
         try:
-            yield context
+            yield new_context
         finally:
-            context.close()
+            for context in opened:
+                context.close()
+
+
+@pytest.fixture
+def chromium(chromium_contexts: Any) -> Any:
+    return chromium_contexts()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,16 @@ def _sign_in(page: Any, system: System, login: str, password: str) -> None:
 
 
 def test_a_body_returns_an_application_and_the_career_centre_sees_it_live(
-    system: System, chromium: Any, screenshots: Path
+    system: System, chromium_contexts: Any, screenshots: Path
 ) -> None:
     creds = _up(system)
     ca_dir = system.root / ".gateway" / "mocks" / "ca"
     sample = json.loads((system.root / ".gateway/mocks/shep/sample-people.json").read_text())
     cc_key = {"Authorization": f"Bearer {creds['agencies']['cc_turkestan']}"}
 
-    cc_page = chromium.new_page()
+    cc_page = chromium_contexts("career-centre").new_page()
     _sign_in(cc_page, system, "cc_turkestan-s", creds["staff"]["cc_turkestan-s"])
-    lmc_page = chromium.new_page()
+    lmc_page = chromium_contexts("labour-mobility-centre").new_page()
     _sign_in(lmc_page, system, "lmc_turkestan-h", creds["staff"]["lmc_turkestan-h"])
     assert lmc_page.locator(".case-row").count() == 0
 
@@ -86,7 +87,8 @@ def test_a_body_returns_an_application_and_the_career_centre_sees_it_live(
     official = load_official(ca_dir, "cc_turkestan_specialist")
     statement = HandoverStatement(
         case_id=case["id"], flow="kandas_application", step="cc_check", round=0,
-        body="cc_turkestan", decision="forward", signed_at="2026-12-01T10:00:00Z",
+        body="cc_turkestan", decision="forward",
+        signed_at=datetime.now(UTC).replace(microsecond=0),
     )  # fmt: skip
     decision = StepDecision(
         case_id=case["id"], step="cc_check", round=0, body="cc_turkestan",
