@@ -557,3 +557,75 @@ async def test_a_registry_that_is_down_leaves_the_application_waiting(
             .all()
         )
     assert "facts_refreshed" in types
+
+
+async def test_every_step_term_warns_at_three_quarters_and_breaches_at_its_end(
+    chain: Chain,
+) -> None:
+    """An injected clock walks the case through the chain, past each step's warning point
+    and its end; the watcher records both, on the step, once each."""
+    h = chain.h
+    opened = await chain.open(application_for(chain.population, 0))
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    needed = [s for s in opened.json()["intake"]["scans_needed"] if not s["provided"]]
+    if needed:
+        await h.http.post(
+            f"/api/v1/cases/{case_id}/scans",
+            json={
+                "scans": [
+                    {"fact": s["key"], "file_name": "scan.pdf", "sha256": "b" * 64} for s in needed
+                ]
+            },
+            headers=h.auth("cc_turkestan"),
+        )
+    flow = load_flow("kandas_application")
+    seen: list[str] = []
+    while True:
+        case = await chain.case(case_id)
+        if case["status"] != "active":
+            break
+        current = case["steps"][-1]
+        async with h.engine.connect() as conn:
+            (term,) = (
+                await conn.execute(select(deadlines).where(deadlines.c.task_id == current["id"]))
+            ).all()
+        # Before the warning point nothing; past it a warning; past the end a breach.
+        assert (
+            await deadline_watcher.scan(h.engine, term.warn_at - timedelta(seconds=1))
+        ) == deadline_watcher.ScanResult(0, 0)
+        warned = await deadline_watcher.scan(h.engine, term.warn_at + timedelta(seconds=1))
+        breached = await deadline_watcher.scan(h.engine, term.due_at + timedelta(seconds=1))
+        assert (warned.warnings, breached.breaches) == (1, 1), current["step"]
+        h.clock.set(term.due_at + timedelta(seconds=2))
+        body = current["body"]
+        official = chain.official(body, flow.step(current["step"]).role)
+        decision = official.decide(
+            case_id,
+            current["step"],
+            current["round"],
+            Decision.forward,
+            data=DATA.get(current["step"], {}),
+            signed_at=h.clock.now(),
+        )
+        response = await _decide_api(chain, case_id, current["id"], decision, body)
+        assert response.status_code == 200, response.text
+        seen.append(current["step"])
+        step = (await chain.case(case_id, who=body))["steps"][len(seen) - 1]
+        kinds = [
+            e["type"]
+            for e in (await chain.case(case_id, who=body))["timeline"]
+            if e["task_id"] == step["id"]
+        ]
+        assert kinds.count("deadline_warning") == 1 and kinds.count("deadline_breached") == 1
+        assert step["deadlines"][0]["state"] == "breached"  # met after its end
+    assert seen == [
+        "cc_check",
+        "lmc_review",
+        "leb_departure",
+        "leb_settlement",
+        "lmc_settlement",
+        "relocation",
+        "cc_plan",
+        "kandas_confirm",
+    ]
