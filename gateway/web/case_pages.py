@@ -49,6 +49,12 @@ STEP_ROLE = {StaffRole.worker: "specialist", StaffRole.head: "head"}
 MAX_REMARKS = 2000
 
 
+def clause(text: str, lang: str) -> str:
+    """`order 170 p.9` (the flow file's English) as staff read the act's name."""
+    act = "№ 170 бұйрық, " if lang == "kk" else "приказ № 170, "
+    return text.replace("order 170 ", act)
+
+
 def body_caller(request: Request, signed: Signed) -> Caller:
     """The person acts as their body: the services' access rules apply unchanged."""
     agency = _state(request).ctx.agencies.get(signed.staff.centre)
@@ -88,7 +94,7 @@ async def _inbox_context(request: Request, signed: Signed) -> dict[str, Any]:
             "status": c.status.value,
             "step": flow.step(c.current_step).title.kk if lang == "kk" and c.current_step
             else (flow.step(c.current_step).title.ru if c.current_step else ""),
-            "clause": flow.step(c.current_step).clause if c.current_step else "",
+            "clause": clause(flow.step(c.current_step).clause, lang) if c.current_step else "",
             "mine": c.current_body == caller.scope,
             "body": agency_name(state.ctx.agencies, c.current_body, lang) if c.current_body else "",
             "deadline": c.deadline_state,
@@ -133,7 +139,7 @@ async def _case_context(request: Request, signed: Signed, case_id: str) -> dict[
             {
                 "id": s.id,
                 "title": step.title.kk if lang == "kk" else step.title.ru,
-                "clause": s.clause,
+                "clause": clause(s.clause, lang),
                 "body": agency_name(agencies, s.body, lang),
                 "role": s.role,
                 "round": s.round,
