@@ -340,7 +340,11 @@ async def _enabled_agencies(client: httpx.AsyncClient) -> list[str]:
     _refuse_if_unauthorised(response, "reading the agency registry")
     if response.status_code != 200:
         raise BenchError(f"reading the agency registry failed: {_detail(response)}")
-    return sorted(a["code"] for a in response.json() if a.get("enabled"))
+    return sorted(
+        a["code"]
+        for a in response.json()
+        if a.get("enabled") and "ipr" in a.get("flows", ["ipr"])
+    )
 
 
 async def _submit(
