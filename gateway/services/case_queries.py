@@ -17,25 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.cases import CaseSummary, CaseView, Decision, HandoverView, StepView
 from contracts.clock import to_almaty
-from contracts.plans import DeadlineKind, DeadlineView, EventView, PlanStatus
+from contracts.plans import DeadlineView, PlanStatus
 from gateway.auth import Caller, ClientKind
-from gateway.domain.deadlines import state_at
 from gateway.domain.flow import load_flow
 from gateway.errors import Forbidden, NotFound
-from gateway.services.queries import local
-from gateway.store.tables import deadlines, events, handovers, plans, tasks
-
-
-def _deadline(row: Any, now: datetime) -> DeadlineView:
-    return DeadlineView(
-        kind=DeadlineKind(row.kind),
-        round=row.round,
-        starts_at=to_almaty(row.starts_at),
-        warn_at=to_almaty(row.warn_at),
-        due_at=to_almaty(row.due_at),
-        met_at=local(row.met_at),
-        state=state_at(row.warn_at, row.due_at, row.met_at, now),
-    )
+from gateway.services.queries import deadline_view, local, read_timeline
+from gateway.store.tables import deadlines, handovers, plans, tasks
 
 
 def _may_read(caller: Caller, case_id: str) -> Any:
@@ -72,7 +59,7 @@ async def read_case(conn: AsyncConnection, case_id: str, caller: Caller, now: da
     for row in await conn.execute(
         select(deadlines).where(deadlines.c.plan_id == case_id).order_by(deadlines.c.id)
     ):
-        by_task[row.task_id].append(_deadline(row, now))
+        by_task[row.task_id].append(deadline_view(row, now))
     signed = {
         row.task_id: HandoverView(
             decision=Decision(row.decision),
@@ -105,21 +92,7 @@ async def read_case(conn: AsyncConnection, case_id: str, caller: Caller, now: da
                 handover=signed.get(row.id),
             )
         )
-    timeline = [
-        EventView(
-            at=to_almaty(row.at),
-            actor=row.actor,
-            type=row.type,
-            task_id=row.task_id,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            reason=row.reason,
-            data=row.data,
-        )
-        for row in await conn.execute(
-            select(events).where(events.c.plan_id == case_id).order_by(events.c.id)
-        )
-    ]
+    timeline = await read_timeline(conn, case_id)
     summary = _summary(case, steps)
     return CaseView(
         **summary.model_dump(),

@@ -35,7 +35,7 @@ def local(moment: datetime | None) -> datetime | None:
     return None if moment is None else to_almaty(moment)
 
 
-def _deadline_view(row: Any, now: datetime) -> DeadlineView:
+def deadline_view(row: Any, now: datetime) -> DeadlineView:
     return DeadlineView(
         kind=DeadlineKind(row.kind),
         round=row.round,
@@ -45,6 +45,25 @@ def _deadline_view(row: Any, now: datetime) -> DeadlineView:
         met_at=local(row.met_at),
         state=state_at(row.warn_at, row.due_at, row.met_at, now),
     )
+
+
+async def read_timeline(conn: AsyncConnection, case_id: str) -> list[EventView]:
+    """A case's timeline, oldest first, in Almaty time (plans and chain cases alike)."""
+    return [
+        EventView(
+            at=to_almaty(row.at),
+            actor=row.actor,
+            type=row.type,
+            task_id=row.task_id,
+            from_state=row.from_state,
+            to_state=row.to_state,
+            reason=row.reason,
+            data=row.data,
+        )
+        for row in await conn.execute(
+            select(events).where(events.c.plan_id == case_id).order_by(events.c.id)
+        )
+    ]
 
 
 def _task_view(row: Any, task_deadlines: list[DeadlineView]) -> TaskView:
@@ -76,22 +95,8 @@ async def read_plan(conn: AsyncConnection, plan_id: str, caller: Caller, now: da
     for row in await conn.execute(
         select(deadlines).where(deadlines.c.plan_id == plan_id).order_by(deadlines.c.id)
     ):
-        by_task[row.task_id].append(_deadline_view(row, now))
-    timeline = [
-        EventView(
-            at=to_almaty(row.at),
-            actor=row.actor,
-            type=row.type,
-            task_id=row.task_id,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            reason=row.reason,
-            data=row.data,
-        )
-        for row in await conn.execute(
-            select(events).where(events.c.plan_id == plan_id).order_by(events.c.id)
-        )
-    ]
+        by_task[row.task_id].append(deadline_view(row, now))
+    timeline = await read_timeline(conn, plan_id)
     return PlanView(
         id=plan.id,
         centre=plan.centre,
@@ -206,7 +211,7 @@ async def read_task(conn: AsyncConnection, task_id: str, caller: Caller, now: da
     else:
         await load_plan_for(conn, row.plan_id, caller)
     task_deadlines = [
-        _deadline_view(d, now)
+        deadline_view(d, now)
         for d in await conn.execute(
             select(deadlines).where(deadlines.c.task_id == task_id).order_by(deadlines.c.id)
         )
