@@ -194,12 +194,17 @@ def _dead_letter() -> dict[str, Any]:
             "anyOf": [{"required": ["x-death"]}, {"required": ["x-error", "x-source-queue"]}],
         },
         "payload": {"description": "The original body, as it was."},
-        "x-amqp-properties": {
-            **_properties(None, sent_by="the first publisher"),
-            "required": ["delivery_mode"],
-            "description": "As the original message had them; they may be empty.",
-        },
+        "x-amqp-properties": _dead_properties(),
     }
+
+
+def _dead_properties() -> dict[str, Any]:
+    schema = _properties(None, sent_by="the first publisher")
+    schema["required"] = ["delivery_mode"]
+    schema["description"] = "As the original message had them; any of them may be empty."
+    for name in ("message_id", "correlation_id"):
+        schema["properties"][name] = {"type": "string", "description": "As the original's."}
+    return schema
 
 
 def _exchange(name: str) -> dict[str, Any]:
