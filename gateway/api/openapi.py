@@ -21,7 +21,7 @@ never send. This module fixes that in two layers:
   `HTTPValidationError` schemas are dropped.
 
 A route added later needs only ``responses=problem_responses(...)`` for its own
-refusals; the schemathesis test (`tests/integration/test_openapi_fuzz.py`) fails on any
+refusals; the schemathesis test (`tests/e2e/test_openapi_fuzz.py`) fails on any
 status or body the document does not describe.
 """
 
