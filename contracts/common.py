@@ -13,12 +13,17 @@ from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from contracts.iin import check_iin
 
+IIN_PATTERN = r"^[0-9]{12}$"
+"""What a schema can say of an IIN; the control digit and the birth date it encodes are
+checked by `check_iin`, whose reasons (not the pattern's) reach the caller."""
+
 IIN = Annotated[
     str,
     StringConstraints(strip_whitespace=True),
     AfterValidator(check_iin),
     Field(
-        description="Individual identification number (ИИН): 12 digits with a valid control digit."
+        description="Individual identification number (ИИН): 12 digits with a valid control digit.",
+        json_schema_extra={"pattern": IIN_PATTERN, "minLength": 12, "maxLength": 12},
     ),
 ]
 

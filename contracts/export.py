@@ -1,4 +1,5 @@
-"""Rendering the JSON Schema files in `contracts/schemas/` from the pydantic models.
+"""Rendering the JSON Schema files in `contracts/schemas/` from the pydantic models,
+and the AsyncAPI document `contracts/asyncapi.json` from the same models and names.
 
 The committed files are what other teams build against; a test renders them again and
 fails when a model changed without its schema (`gateway contracts export` rewrites them).
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from contracts import asyncapi
 from contracts.agencies import AgencyRegistry
 from contracts.family_card import (
     CardFamily,
@@ -28,6 +30,7 @@ from contracts.messages import (
 from contracts.plans import CancelIn, PlanPage, PlanSubmission, PlanView, ReviewIn, TaskView
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.json"
 
 MODELS: dict[str, type[BaseModel]] = {
     "plan-submission.json": PlanSubmission,
@@ -57,3 +60,10 @@ def render(model: type[BaseModel]) -> str:
 
 def render_all() -> dict[str, str]:
     return {name: render(model) for name, model in MODELS.items()}
+
+
+def render_files() -> dict[Path, str]:
+    """Every generated contract file, by path: the JSON Schemas and the AsyncAPI document."""
+    files = {SCHEMA_DIR / name: text for name, text in render_all().items()}
+    files[ASYNCAPI_FILE] = asyncapi.render()
+    return files

@@ -323,14 +323,13 @@ def calendar_deadline(
 def contracts_export(
     check: bool = typer.Option(False, help="Only report drift; exit 1 if a file differs."),
 ) -> None:
-    """Write the JSON Schema files in contracts/schemas from the models."""
-    from contracts.export import SCHEMA_DIR, render_all
+    """Write the JSON Schemas in contracts/schemas and contracts/asyncapi.json from the models."""
+    from contracts.export import render_files
 
     drift = []
-    for name, text in render_all().items():
-        path = SCHEMA_DIR / name
+    for path, text in render_files().items():
         if not path.exists() or path.read_text() != text:
-            drift.append(name)
+            drift.append(path.name)
             if not check:
                 path.write_text(text)
     if check and drift:

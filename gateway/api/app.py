@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.api import problems, routes_registry
+from gateway.api import docs, openapi, problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
@@ -23,9 +23,13 @@ def create_app(state: AppState) -> FastAPI:
             "Routes an approved individual work plan (ИПР) to the state bodies that own its "
             "activities, collects their reports, and tracks the legal terms of order No. 192."
         ),
+        docs_url=None,  # served by gateway.api.docs from an installed package, not a CDN
+        redoc_url=None,
     )
     app.state.gw = state
     problems.install(app)
+    openapi.install(app)
+    docs.install(app)
     app.include_router(plans_router)
     app.include_router(tasks_router)
     app.include_router(admin_router)

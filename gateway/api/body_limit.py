@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.api.openapi import PROBLEM, TITLES, problem_type
+
 
 class BodyTooLarge(Exception):
     pass
@@ -54,8 +56,8 @@ class BodyLimitMiddleware:
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
             {
-                "type": "https://gateway.example.kz/problems/payload-too-large",
-                "title": "Payload too large",
+                "type": problem_type(TITLES[413]),
+                "title": TITLES[413],
                 "status": 413,
                 "detail": f"the request body is over the limit of {self.max_bytes} bytes",
                 "errors": [{"field": "body", "reason": f"over {self.max_bytes} bytes"}],
@@ -66,7 +68,7 @@ class BodyLimitMiddleware:
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", PROBLEM.encode()),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

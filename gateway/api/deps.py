@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.clock import Clock
@@ -59,25 +60,35 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-async def get_caller(
-    state: State,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> Caller:
-    key = x_api_key
-    if key is None and authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-    if not key:
-        raise HTTPException(
-            401,
-            "a credential is required: send 'Authorization: Bearer <api key>'",
-            headers={"WWW-Authenticate": "Bearer"},
+bearer = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="gw_<prefix>_<secret>",
+    description=(
+        "The calling system's API key (`gateway clients add` prints it once), as "
+        "`Authorization: Bearer gw_…`. It is the only place a key is read: a request that "
+        "also or instead carries `X-API-Key` is refused with 401, so a key is never taken "
+        "from one header while another key sits in the other."
+    ),
+    auto_error=False,
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_caller(request: Request, state: State, credentials: Credentials) -> Caller:
+    if "x-api-key" in request.headers:
+        raise _unauthorized(
+            "X-API-Key is not read: send the key as 'Authorization: Bearer <api key>' only"
         )
+    key = credentials.credentials.strip() if credentials else ""
+    if not key:
+        raise _unauthorized("a credential is required: send 'Authorization: Bearer <api key>'")
     caller = await state.caller_for(key)
     if caller is None:
-        raise HTTPException(
-            401, "the credential is not valid", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise _unauthorized("the credential is not valid")
     return caller
 
 

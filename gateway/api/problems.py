@@ -13,9 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api.openapi import PROBLEM, TITLES, problem_type
 from gateway.errors import GatewayError
-
-PROBLEM = "application/problem+json"
 
 
 def problem(
@@ -28,7 +27,7 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": f"https://gateway.example.kz/problems/{title.lower().replace(' ', '-')}",
+        "type": problem_type(title),
         "title": title,
         "status": status,
         "detail": detail,
@@ -87,13 +86,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "Error"
-        )
+        errors = None
+        if exc.status_code == 400:
+            # FastAPI's JSON reader: the bytes are not text (e.g. not UTF-8).
+            errors = [{"field": "body", "reason": "could not be read as JSON text"}]
         return problem(
             exc.status_code,
-            title,
+            TITLES.get(exc.status_code, "Error"),
             str(exc.detail),
+            errors=errors,
             instance=request.url.path,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A problem document even for our own bug, with nothing of the cause in it; the
+        # server still logs the traceback (Starlette re-raises after this answer).
+        return problem(
+            500, TITLES[500], "the gateway failed on this request", instance=request.url.path
         )

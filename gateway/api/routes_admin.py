@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from contracts.agencies import Agency
+from gateway.api import examples
 from gateway.api.deps import CallerDep, State
+from gateway.api.openapi import problem_responses
 from gateway.auth import ClientKind
 from gateway.errors import Forbidden
 from gateway.services import clients
@@ -31,9 +35,17 @@ class ClientOut(BaseModel):
 
 
 @router.post(
-    "/api/v1/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["admin"]
+    "/api/v1/clients",
+    response_model=ClientOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["admin"],
+    responses=problem_responses(403, notes={403: "Only an admin's credential manages clients."}),
 )
-async def add_client(body: ClientIn, state: State, caller: CallerDep) -> ClientOut:
+async def add_client(
+    body: Annotated[ClientIn, Body(openapi_examples=examples.CLIENT)],
+    state: State,
+    caller: CallerDep,
+) -> ClientOut:
     if caller.kind is not ClientKind.admin:
         raise Forbidden("only an admin credential manages clients")
     async with state.engine.begin() as conn:
@@ -59,7 +71,19 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", tags=["ops"])
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(
+        description="Each dependency: `ok`, `failing: <why>` or `not used by this process`."
+    )
+
+
+@router.get(
+    "/ready",
+    tags=["ops"],
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is failing."}},
+)
 async def ready(state: State) -> JSONResponse:
     """Readiness: the store and the broker both answer."""
     checks: dict[str, str] = {}

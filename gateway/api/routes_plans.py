@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
+from contracts.common import AgencyCode, CentreCode
 from contracts.plans import (
     CancelIn,
     PlanPage,
@@ -16,7 +17,10 @@ from contracts.plans import (
     ReviewIn,
     TaskView,
 )
+from gateway.api import examples
 from gateway.api.deps import CallerDep, State
+from gateway.api.openapi import problem_responses
+from gateway.api.params import page_limit, page_offset
 from gateway.errors import InvalidInput
 from gateway.services import plans as plan_service
 from gateway.services import queries, tasks, timeline
@@ -35,14 +39,31 @@ IdempotencyKey = Annotated[
 ]
 
 
+_LOCATION = {"Location": {"description": "The plan's URL.", "schema": {"type": "string"}}}
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PlanView,
-    responses={200: {"description": "A retried submit: the plan created by the first one."}},
+    responses={
+        201: {"description": "The plan, its tasks and their deadlines.", "headers": _LOCATION},
+        200: {
+            "description": "A retried submit: the plan created by the first one.",
+            "headers": _LOCATION,
+        },
+        **problem_responses(
+            403,
+            409,
+            notes={
+                403: "Not a centre's or admin's credential, or another centre's plan.",
+                409: "This Idempotency-Key was already used for a different plan.",
+            },
+        ),
+    },
 )
 async def submit_plan(
-    submission: PlanSubmission,
+    submission: Annotated[PlanSubmission, Body(openapi_examples=examples.SUBMIT)],
     state: State,
     caller: CallerDep,
     response: Response,
@@ -77,18 +98,29 @@ async def submit_plan(
         return await queries.read_plan(conn, result.plan_id, caller, now)
 
 
-@router.get("", response_model=PlanPage)
+@router.get(
+    "",
+    response_model=PlanPage,
+    responses=problem_responses(
+        403, notes={403: "An agency's credential, or another centre named in `centre`."}
+    ),
+)
 async def list_plans(
     state: State,
     caller: CallerDep,
-    centre: str | None = None,
+    centre: Annotated[
+        CentreCode | None,
+        Query(description="Only this centre's plans (a centre's key may name only its own)."),
+    ] = None,
     status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
-    agency: str | None = None,
+    agency: Annotated[
+        AgencyCode | None, Query(description="Only plans with a task for this body.")
+    ] = None,
     overdue: bool | None = Query(
         None, description="Only plans with a deadline passed and not met (or, false, none)."
     ),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: int = page_limit(50, 500),
+    offset: int = page_offset(),
 ) -> PlanPage:
     if agency is not None and state.ctx.agencies.get(agency) is None:
         raise InvalidInput.field("agency", f"unknown agency '{agency}'")
@@ -101,7 +133,13 @@ async def list_plans(
     return page
 
 
-@router.get("/{plan_id}", response_model=PlanView)
+@router.get(
+    "/{plan_id}",
+    response_model=PlanView,
+    responses=problem_responses(
+        403, 404, notes={403: "Another centre's plan, or an agency's credential."}
+    ),
+)
 async def read_plan(plan_id: str, state: State, caller: CallerDep) -> PlanView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
@@ -112,9 +150,26 @@ async def read_plan(plan_id: str, state: State, caller: CallerDep) -> PlanView:
     return view
 
 
-@router.post("/{plan_id}/tasks/{task_id}/review", response_model=TaskView)
+@router.post(
+    "/{plan_id}/tasks/{task_id}/review",
+    response_model=TaskView,
+    responses=problem_responses(
+        403,
+        404,
+        409,
+        notes={
+            403: "Only the plan's own centre reviews (not an admin, not a body).",
+            404: "No such plan, or the plan has no such task.",
+            409: "The task is not `reported`: only a reported task is accepted or returned.",
+        },
+    ),
+)
 async def review_task(
-    plan_id: str, task_id: str, review: ReviewIn, state: State, caller: CallerDep
+    plan_id: str,
+    task_id: str,
+    review: Annotated[ReviewIn, Body(openapi_examples=examples.REVIEW)],
+    state: State,
+    caller: CallerDep,
 ) -> TaskView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
@@ -133,8 +188,25 @@ async def review_task(
     return view
 
 
-@router.post("/{plan_id}/cancel", response_model=PlanView)
-async def cancel_plan(plan_id: str, body: CancelIn, state: State, caller: CallerDep) -> PlanView:
+@router.post(
+    "/{plan_id}/cancel",
+    response_model=PlanView,
+    responses=problem_responses(
+        403,
+        404,
+        409,
+        notes={
+            403: "Another centre's plan, or an agency's credential.",
+            409: "The plan is already completed or cancelled.",
+        },
+    ),
+)
+async def cancel_plan(
+    plan_id: str,
+    body: Annotated[CancelIn, Body(openapi_examples=examples.CANCEL)],
+    state: State,
+    caller: CallerDep,
+) -> PlanView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
         await plan_service.cancel_plan(conn, state.ctx, plan_id, body.reason, caller, now)

@@ -17,10 +17,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from adapters.shep import Person
-from contracts.iin import InvalidIIN, check_iin
 from gateway.api.deps import CallerDep, State
+from gateway.api.openapi import problem_responses
+from gateway.api.params import IINPath
 from gateway.auth import Caller, ClientKind
-from gateway.errors import Forbidden, InvalidInput
+from gateway.errors import Forbidden
 from gateway.services import timeline
 from gateway.services.registry_lookup import (
     FamilyView,
@@ -33,22 +34,25 @@ from gateway.services.registry_lookup import (
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 
 _MAY_LOOK_UP = frozenset({ClientKind.centre, ClientKind.admin})
-_PROBLEMS: dict[int | str, dict[str, str]] = {
-    403: {"description": "The caller's kind may not look people up."},
-    404: {"description": "The individuals registry has no person with this IIN."},
-    422: {"description": "The IIN is malformed (the problem names the field `iin`)."},
-    502: {"description": "The individuals registry refused or broke the contract."},
-    503: {"description": "The individuals registry did not answer, or lookups are not set up."},
-}
+_PROBLEMS = problem_responses(
+    403,
+    404,
+    422,
+    502,
+    503,
+    notes={
+        403: "The caller's kind may not look people up.",
+        404: "The individuals registry has no person with this IIN.",
+        422: "The IIN is malformed (the problem names the field `iin` and why).",
+        502: "The individuals registry refused or broke the contract.",
+        503: "The individuals registry did not answer, or lookups are not set up.",
+    },
+)
 
 
-async def _begin(state: State, caller: Caller, iin: str, action: str) -> RegistryGateway:
+async def _begin(state: State, caller: Caller, action: str) -> RegistryGateway:
     if caller.kind not in _MAY_LOOK_UP:
         raise Forbidden("registry lookups are for centres and admins")
-    try:
-        check_iin(iin)
-    except InvalidIIN as exc:
-        raise InvalidInput.field("iin", exc.reason) from None
     if state.registry is None:
         raise RegistryUnavailable("all", "registry lookups are not configured")
     async with state.engine.begin() as conn:
@@ -59,17 +63,17 @@ async def _begin(state: State, caller: Caller, iin: str, action: str) -> Registr
 
 
 @router.get("/persons/{iin}", responses=_PROBLEMS)
-async def read_person(iin: str, state: State, caller: CallerDep) -> Person:
+async def read_person(iin: IINPath, state: State, caller: CallerDep) -> Person:
     """The person as the individuals database (ГБД ФЛ) knows them."""
-    registry = await _begin(state, caller, iin, "registry_person")
+    registry = await _begin(state, caller, "registry_person")
     return await find_person(registry, iin)
 
 
 @router.get("/families/{iin}", responses=_PROBLEMS)
-async def read_family(iin: str, state: State, caller: CallerDep) -> FamilyView:
+async def read_family(iin: IINPath, state: State, caller: CallerDep) -> FamilyView:
     """The person, spouse, children and wards, with what each registry says of them.
 
     ``missing`` lists the registries that failed; the rest of the answer stands.
     """
-    registry = await _begin(state, caller, iin, "registry_family")
+    registry = await _begin(state, caller, "registry_family")
     return await assemble_family(registry, iin)

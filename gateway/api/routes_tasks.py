@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, status
 
 from contracts.messages import StatusReport, StatusReportIn
 from contracts.plans import TaskState, TaskView
+from gateway.api import examples
 from gateway.api.deps import CallerDep, State
+from gateway.api.openapi import problem_responses
+from gateway.api.params import page_limit, page_offset
 from gateway.auth import ClientKind
 from gateway.errors import Forbidden
 from gateway.services import queries, tasks, timeline
@@ -14,13 +19,17 @@ from gateway.services import queries, tasks, timeline
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
-@router.get("", response_model=list[TaskView])
+@router.get(
+    "",
+    response_model=list[TaskView],
+    responses=problem_responses(403, notes={403: "Not an agency's credential."}),
+)
 async def list_tasks(
     state: State,
     caller: CallerDep,
     state_: TaskState | None = Query(None, alias="state"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: int = page_limit(100, 1000),
+    offset: int = page_offset(),
 ) -> list[TaskView]:
     async with state.engine.begin() as conn:
         found = await queries.list_agency_tasks(conn, caller, state_, limit, offset)
@@ -30,7 +39,13 @@ async def list_tasks(
     return found
 
 
-@router.get("/{task_id}", response_model=TaskView)
+@router.get(
+    "/{task_id}",
+    response_model=TaskView,
+    responses=problem_responses(
+        403, 404, notes={403: "Another agency's task, or a plan of another centre."}
+    ),
+)
 async def read_task(task_id: str, state: State, caller: CallerDep) -> TaskView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
@@ -41,8 +56,28 @@ async def read_task(task_id: str, state: State, caller: CallerDep) -> TaskView:
     return view
 
 
-@router.post("/{task_id}/reports", response_model=TaskView, status_code=status.HTTP_202_ACCEPTED)
-async def report(task_id: str, body: StatusReportIn, state: State, caller: CallerDep) -> TaskView:
+@router.post(
+    "/{task_id}/reports",
+    response_model=TaskView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        202: {
+            "description": (
+                "The report is recorded; the task as it now stands. A report that does not fit "
+                "the task's state (stale, repeated) is recorded on the timeline as ignored."
+            )
+        },
+        **problem_responses(
+            403, 404, notes={403: "Not an agency's credential, or another agency's task."}
+        ),
+    },
+)
+async def report(
+    task_id: str,
+    body: Annotated[StatusReportIn, Body(openapi_examples=examples.REPORT)],
+    state: State,
+    caller: CallerDep,
+) -> TaskView:
     """The REST path for a body that does not use AMQP; same rules as a status message."""
     if caller.kind is not ClientKind.agency or caller.scope is None:
         raise Forbidden("only an agency's credential reports on tasks")

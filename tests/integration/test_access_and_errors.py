@@ -68,9 +68,17 @@ async def test_each_cross_access_is_refused(harness: Harness) -> None:
     bad = {"Authorization": "Bearer gw_000000000000_nope"}
     assert (await h.http.get(f"/api/v1/plans/{plan_id}", headers=bad)).status_code == 401
     stolen_prefix = h.keys["centre"].rsplit("_", 1)[0] + "_wrongsecret"
-    assert (
-        await h.http.get(f"/api/v1/plans/{plan_id}", headers={"X-API-Key": stolen_prefix})
-    ).status_code == 401
+    stolen = {"Authorization": f"Bearer {stolen_prefix}"}
+    assert (await h.http.get(f"/api/v1/plans/{plan_id}", headers=stolen)).status_code == 401
+
+    # One way to pass a key: a valid key in X-API-Key is refused, alone or beside a bearer
+    # (it used to win silently over Authorization).
+    valid = h.keys["centre"]
+    for headers in ({"X-API-Key": valid}, {"X-API-Key": valid, **h.auth("centre")}):
+        refused = await h.http.get(f"/api/v1/plans/{plan_id}", headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert "X-API-Key is not read" in refused.json()["detail"]
 
 
 async def test_every_read_is_attributed_to_a_caller(harness: Harness) -> None:
