@@ -29,17 +29,19 @@ from contracts.cases import (
 )
 from contracts.plans import PlanStatus
 from gateway.api.deps import CallerDep, State
+from gateway.api.openapi import problem_responses
 from gateway.errors import GatewayError
 from gateway.services import case_queries, cases, kandas_intake, timeline
 from gateway.services.handover_chain import verify_case_chain
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
-_PROBLEMS: dict[int | str, dict[str, str]] = {
-    403: {"description": "The caller's body does not own this step, or may not open cases."},
-    404: {"description": "No such case or step."},
-    409: {"description": "The step was already decided, or the decision is for another round."},
-    422: {"description": "Invalid input, a failed check, or a refused signature (named)."},
+_NOTES = {
+    403: "The caller's body does not own this step, may not read this case, or may not "
+    "open applications.",
+    404: "No such case or step.",
+    409: "The step was already decided, the decision is for another round, or the case is "
+    "closed; for an open, the Idempotency-Key was used for another application.",
 }
 
 
@@ -47,7 +49,10 @@ _PROBLEMS: dict[int | str, dict[str, str]] = {
     "/kandas/applications",
     response_model=CaseView,
     status_code=status.HTTP_201_CREATED,
-    responses=_PROBLEMS,
+    responses={
+        200: {"model": CaseView, "description": "A retry with the same Idempotency-Key."},
+        **problem_responses(403, 409, notes={403: _NOTES[403], 409: _NOTES[409]}),
+    },
 )
 async def open_application(
     application: KandasApplicationIn,
@@ -65,6 +70,7 @@ async def open_application(
     application waiting, to be asked again.
     """
     now = state.clock.now()
+    cases.opening_body(state.ctx, caller, application)
     async with state.engine.begin() as conn:
         await timeline.record_access(
             conn, client_id=caller.client_id, action="kandas_application_lookup", at=now
@@ -95,7 +101,13 @@ class ScansIn(BaseModel):
     scans: list[Scan] = Field(min_length=1, max_length=50)
 
 
-@router.post("/cases/{case_id}/scans", response_model=CaseView, responses=_PROBLEMS)
+@router.post(
+    "/cases/{case_id}/scans",
+    response_model=CaseView,
+    responses=problem_responses(
+        403, 404, 409, notes={403: _NOTES[403], 404: _NOTES[404], 409: _NOTES[409]}
+    ),
+)
 async def attach_scans(case_id: str, body: ScansIn, state: State, caller: CallerDep) -> CaseView:
     """p.6: the career centre attaches a scan where no registry holds the fact; only the
     scans the application lists as needed are taken (never one a registry could give)."""
@@ -105,7 +117,11 @@ async def attach_scans(case_id: str, body: ScansIn, state: State, caller: Caller
         return await case_queries.read_case(conn, case_id, caller, now)
 
 
-@router.get("/cases", response_model=list[CaseSummary], responses=_PROBLEMS)
+@router.get(
+    "/cases",
+    response_model=list[CaseSummary],
+    responses=problem_responses(403, notes={403: _NOTES[403]}),
+)
 async def list_cases(
     state: State,
     caller: CallerDep,
@@ -123,7 +139,11 @@ async def list_cases(
     return found
 
 
-@router.get("/cases/{case_id}", response_model=CaseView, responses=_PROBLEMS)
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseView,
+    responses=problem_responses(403, 404, notes={403: _NOTES[403], 404: _NOTES[404]}),
+)
 async def read_case(case_id: str, state: State, caller: CallerDep) -> CaseView:
     now = state.clock.now()
     async with state.engine.begin() as conn:
@@ -137,7 +157,9 @@ async def read_case(case_id: str, state: State, caller: CallerDep) -> CaseView:
 @router.post(
     "/cases/{case_id}/steps/{step_id}/decision",
     response_model=DecisionAnswer,
-    responses=_PROBLEMS,
+    responses=problem_responses(
+        403, 404, 409, notes={403: _NOTES[403], 404: _NOTES[404], 409: _NOTES[409]}
+    ),
 )
 async def decide(
     case_id: str, step_id: str, decision: StepDecision, state: State, caller: CallerDep
@@ -188,7 +210,7 @@ async def decide(
 @router.get(
     "/cases/{case_id}/handovers/verification",
     response_model=ChainVerification,
-    responses=_PROBLEMS,
+    responses=problem_responses(403, 404, notes={403: _NOTES[403], 404: _NOTES[404]}),
 )
 async def verify_chain(case_id: str, state: State, caller: CallerDep) -> ChainVerification:
     """Re-verify, after the fact, every signature of the case against the trusted roots."""

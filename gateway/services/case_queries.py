@@ -21,6 +21,7 @@ from contracts.plans import DeadlineView, PlanStatus
 from gateway.auth import Caller, ClientKind
 from gateway.domain.flow import load_flow
 from gateway.errors import Forbidden, NotFound
+from gateway.services.plans import IPR_STEP
 from gateway.services.queries import deadline_view, local, read_timeline
 from gateway.store.tables import deadlines, handovers, plans, tasks
 
@@ -137,7 +138,9 @@ async def inbox(
     most urgent first: breached, then at risk, then nearest due."""
     if caller.kind is not ClientKind.agency or caller.scope is None:
         raise Forbidden("a body's inbox is read with that body's credential")
-    query = select(tasks.c.plan_id).where(tasks.c.agency == caller.scope)
+    query = select(tasks.c.plan_id).where(
+        tasks.c.agency == caller.scope, tasks.c.step != IPR_STEP  # a chain case's steps
+    )
     if open_only:
         query = query.where(tasks.c.state.in_(("created", "dispatched")))
     ids = list(dict.fromkeys((await conn.execute(query.order_by(tasks.c.created_at))).scalars()))

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.agencies import Agency
 from contracts.cases import (
     Decision,
     KandasApplicationIn,
@@ -108,6 +109,30 @@ def check_flow_owners(ctx: Context, flow: Flow, regions: dict[str, str]) -> list
     return problems
 
 
+def opening_body(ctx: Context, caller: Caller, application: KandasApplicationIn) -> Agency:
+    """The career centre that may open this application, or why not (before any lookup:
+    a caller who may not open it learns nothing from the registries)."""
+    body = ctx.agencies.get(caller.scope or "") if caller.kind is ClientKind.agency else None
+    if body is None or body.kind != "career_centre":
+        raise Forbidden("only a career centre's system opens a kandas application")
+    if body.region != application.departure_region:
+        raise Forbidden(
+            f"career centre '{body.code}' serves region '{body.region}', "
+            f"not the region of departure '{application.departure_region}'"
+        )
+    regions = {
+        "departure": application.departure_region,
+        "settlement": application.settlement_region,
+    }
+    problems = check_flow_owners(ctx, kandas_flow(), regions)
+    if problems:
+        raise InvalidInput(
+            "; ".join(problems),
+            errors=[{"field": "settlement_region", "reason": p} for p in problems],
+        )
+    return body
+
+
 def application_fingerprint(application: KandasApplicationIn) -> str:
     return hashlib.sha256(application.model_dump_json().encode()).hexdigest()
 
@@ -125,24 +150,11 @@ async def open_application(
 ) -> OpenResult:
     """p.6–7: the career centre of departure opens the application; p.8 becomes its step."""
     flow = kandas_flow()
-    body = ctx.agencies.get(caller.scope or "") if caller.kind is ClientKind.agency else None
-    if body is None or body.kind != "career_centre":
-        raise Forbidden("only a career centre's system opens a kandas application")
-    if body.region != application.departure_region:
-        raise Forbidden(
-            f"career centre '{body.code}' serves region '{body.region}', "
-            f"not the region of departure '{application.departure_region}'"
-        )
+    body = opening_body(ctx, caller, application)
     regions = {
         "departure": application.departure_region,
         "settlement": application.settlement_region,
     }
-    problems = check_flow_owners(ctx, flow, regions)
-    if problems:
-        raise InvalidInput(
-            "; ".join(problems),
-            errors=[{"field": "settlement_region", "reason": p} for p in problems],
-        )
     fingerprint = application_fingerprint(application)
     if idempotency_key is not None:
         row = (

@@ -3,7 +3,8 @@
 `gateway up` runs as processes (the gateway on SQLite, the real RabbitMQ, every mock, the
 mock bus behind the registry lookups), exactly as a developer starts it. Schemathesis
 reads `/openapi.json` from it and sends what the document allows, and what it does not
-(negative cases), for each operation, once with a centre's key and once with a body's.
+(negative cases), for each operation, with a centre's key, an ИПР body's and a kandas career
+centre's (a seeded kandas application gives its case and step ids).
 Every answer must be no server error, a documented status, a documented content type,
 and a body that matches the documented schema.
 
@@ -93,6 +94,28 @@ def _seed(url: str, centre_key: str) -> dict[str, dict[str, str]]:
     }
 
 
+def _seed_case(system: System, career_centre_key: str) -> dict[str, str]:
+    """One kandas application of the mock registries' kandas family, at its first step."""
+    sample = json.loads((system.root / ".gateway/mocks/shep/sample-people.json").read_text())
+    family = sample["kandas_family"]
+    body = {
+        "departure_region": "turkestan",
+        "settlement_region": "north_kazakhstan",
+        "applicant_iin": family[0]["iin"],
+        "members": family[1:],
+        "phone": "+77010000002",
+    }
+    created = httpx.post(
+        f"{system.url}/api/v1/kandas/applications",
+        json=body,
+        headers={"Authorization": f"Bearer {career_centre_key}"},
+        timeout=20,
+    )
+    assert created.status_code == 201, created.text
+    case = created.json()
+    return {"case_id": case["id"], "step_id": case["steps"][0]["id"]}
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
@@ -110,8 +133,17 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         while not credentials.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         saved = json.loads(credentials.read_text())
-        keys = {"centre": saved["centres"]["demo-centre"], "agency": saved["agencies"][AGENCY]}
-        yield Running(system.url, keys, _seed(system.url, keys["centre"]))
+        keys = {
+            "centre": saved["centres"]["demo-centre"],
+            "agency": saved["agencies"][AGENCY],
+            "career_centre": saved["agencies"]["cc_turkestan"],  # a body of the kandas chain
+        }
+        real = _seed(system.url, keys["centre"])
+        case = _seed_case(system, saved["agencies"]["cc_turkestan"])
+        real["career_centre"] = {**real["agency"]}
+        for ids in real.values():
+            ids.update(case)
+        yield Running(system.url, keys, real)
     finally:
         system.stop_all()
         asyncio.run(_delete_topology(prefix))
@@ -177,7 +209,7 @@ def _fuzz(running: Running, who: str) -> dict[str, str]:
     return failures
 
 
-@pytest.mark.parametrize("who", ["centre", "agency"])
+@pytest.mark.parametrize("who", ["centre", "agency", "career_centre"])
 def test_the_api_does_what_its_document_says(running: Running, who: str) -> None:
     started = time.monotonic()
     failures = _fuzz(running, who)
