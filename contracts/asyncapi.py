@@ -22,12 +22,19 @@ AMQP 0-9-1 names them (`message_id`, `correlation_id`, `type`, `user_id`,
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts.amqp import STATUS_ROUTING_KEY, Topology
+from contracts.cases import (
+    CaseMessageType,
+    StepAssignedEnvelope,
+    StepDecisionEnvelope,
+    StepWithdrawnEnvelope,
+)
 from contracts.messages import (
     SCHEMA_VERSION,
     MessageType,
@@ -46,18 +53,33 @@ PERSISTENT = 2
 _NAMES = Topology("{prefix}", ())
 """Addresses with placeholders, from the one place that names them."""
 
-ENVELOPES: dict[MessageType, type[BaseModel]] = {
+ENVELOPES: dict[StrEnum, type[BaseModel]] = {
     MessageType.task_assigned: TaskAssignedEnvelope,
     MessageType.task_returned: TaskReturnedEnvelope,
     MessageType.task_cancelled: TaskCancelledEnvelope,
     MessageType.task_status: StatusEnvelope,
+    CaseMessageType.step_assigned: StepAssignedEnvelope,
+    CaseMessageType.step_withdrawn: StepWithdrawnEnvelope,
+    CaseMessageType.decision: StepDecisionEnvelope,
 }
+
+#: What the bodies send (on the status exchange); everything else the gateway sends.
+FROM_BODIES = frozenset({MessageType.task_status, CaseMessageType.decision})
 
 _SUMMARIES = {
     MessageType.task_assigned: "A new task for the body: one activity of an approved plan.",
     MessageType.task_returned: "The centre returned the body's report for rework (p.11).",
     MessageType.task_cancelled: "The plan was cancelled; the body stops work on the task.",
     MessageType.task_status: "The body's report: received, in progress, done or rejected.",
+    CaseMessageType.step_assigned: (
+        "A step of a chain case (the kandas application, order 170) is this body's turn, "
+        "with its term and the role that signs it."
+    ),
+    CaseMessageType.step_withdrawn: "The step is no longer this body's (the case moved on).",
+    CaseMessageType.decision: (
+        "A chain body's signed hand-over: forward, return with remarks, or refuse; the "
+        "signature covers `contracts.signing.HandoverStatement`."
+    ),
 }
 
 _PREFIX = {
@@ -78,7 +100,7 @@ _SOURCE_KEY = {
 }
 
 
-def _key(message_type: MessageType) -> str:
+def _key(message_type: StrEnum) -> str:
     """`task.assigned` -> `taskAssigned`, the component's key."""
     head, _, tail = message_type.value.partition(".")
     return head + tail.title().replace("_", "")
@@ -148,8 +170,8 @@ def _headers(*, required: bool) -> dict[str, Any]:
     return schema
 
 
-def _message(message_type: MessageType, model: type[BaseModel]) -> dict[str, Any]:
-    from_gateway = message_type is not MessageType.task_status
+def _message(message_type: StrEnum, model: type[BaseModel]) -> dict[str, Any]:
+    from_gateway = message_type not in FROM_BODIES
     return {
         "name": message_type.value,
         "title": message_type.value,
@@ -270,8 +292,8 @@ def _schemas() -> dict[str, Any]:
 
 
 def build() -> dict[str, Any]:
-    tasks = [_key(t) for t in ENVELOPES if t is not MessageType.task_status]
-    status = _key(MessageType.task_status)
+    tasks = [_key(t) for t in ENVELOPES if t not in FROM_BODIES]
+    reports = [_key(t) for t in ENVELOPES if t in FROM_BODIES]
     work_queue = dict(_NAMES._work_queue_arguments())  # the arguments `declare` uses
     dead_queue = {"x-queue-type": "quorum"}
     channels = {
@@ -304,7 +326,7 @@ def build() -> dict[str, Any]:
                 f"Bodies' reports: published by a body's system on `{_NAMES.status_exchange}` "
                 f"with routing key `{STATUS_ROUTING_KEY}`.",
             ),
-            "messages": _refs(status),
+            "messages": _refs(*reports),
         },
         "statusQueue": {
             **_queue(
@@ -314,7 +336,7 @@ def build() -> dict[str, Any]:
                 work_queue,
                 prefix=_PREFIX,
             ),
-            "messages": _refs(status),
+            "messages": _refs(*reports),
         },
         "deadLetterRoutingKey": {
             **_routing_key(
@@ -363,7 +385,7 @@ def build() -> dict[str, Any]:
             "action": "receive",
             "channel": {"$ref": "#/channels/statusQueue"},
             "summary": "The status collector applies each report once (inbox on message_id).",
-            "messages": _channel_refs("statusQueue", status),
+            "messages": _channel_refs("statusQueue", *reports),
             "bindings": ack,
         },
         "sendDeadStatus": {

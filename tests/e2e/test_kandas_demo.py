@@ -5,15 +5,46 @@ stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from typing import Any
 
+import aio_pika
 import httpx
 import pytest
 
+from contracts.amqp import STATUS_ROUTING_KEY, Topology
+from gateway.agencies import load_agencies
+from tests.conftest import AMQP_URL
 from tests.e2e.system import System, free_port
+from tests.e2e.test_asyncapi_capture import Contract
 
 pytestmark = pytest.mark.e2e
+
+
+async def _capture(system: System) -> tuple[Any, Any, Any]:
+    """A queue that sees every chain message on the tasks and status exchanges."""
+    topology = Topology(system.prefix, load_agencies().enabled_codes("kandas_application"))
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel()
+    await topology.declare(channel)
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    for body in topology.agencies:
+        await queue.bind(topology.tasks_exchange, routing_key=body)
+    await queue.bind(topology.status_exchange, routing_key=STATUS_ROUTING_KEY)
+    return connection, queue, topology
+
+
+async def _validated(queue: Any, topology: Topology) -> dict[str, int]:
+    """Each captured message against the AsyncAPI document; counts per message."""
+    contract = Contract()
+    kinds = {topology.tasks_exchange: "tasks", topology.status_exchange: "status"}
+    seen: dict[str, int] = {}
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        name = contract.check(kinds[message.exchange or ""], message)
+        seen[name] = seen.get(name, 0) + 1
+    return seen
 
 
 def test_up_then_kandas_demo_reaches_the_adaptation_plan(system: System) -> None:
@@ -31,6 +62,8 @@ def test_up_then_kandas_demo_reaches_the_adaptation_plan(system: System) -> None
     while not credentials.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
 
+    loop = asyncio.new_event_loop()
+    connection, queue, topology = loop.run_until_complete(_capture(system))
     result = system.gateway("demo", "kandas-application", "--timeout", "90")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:] + system.log("up")[-3000:]
@@ -58,3 +91,9 @@ def test_up_then_kandas_demo_reaches_the_adaptation_plan(system: System) -> None
     ).json()
     assert verified["first_failure"] is None
     assert verified["verified"] == verified["handovers"] >= 8
+    # Every message of the run is what the AsyncAPI document says.
+    seen = loop.run_until_complete(_validated(queue, topology))
+    loop.run_until_complete(connection.close())
+    loop.close()
+    assert seen.get("caseStepAssigned", 0) == len(steps), seen
+    assert seen.get("caseDecision", 0) >= verified["handovers"], seen
