@@ -38,6 +38,7 @@ DEFAULT_AT = time(9, 0)
 MAX_SLEEP_SECONDS = 600.0
 
 KIND_RU = {
+    "step": "срок шага (п. 8–29 приказа № 170)",
     "routing": "срок маршрутизации — доставка органу (п. 9)",
     "review": "срок проверки отчёта центром (п. 11)",
     "due_date": "срок исполнения по ИПР",
@@ -47,8 +48,43 @@ STATE_RU = {"breached": "НАРУШЕН", "at_risk": "под угрозой"}
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How a digest speaks to its addressee: a centre about its ИПР, or a kandas chain
+    body about the steps it owns (order 170), whose terms run against the body itself."""
+
+    addressee: str
+    subject: str
+    terms_of: str
+    case: str
+    item: str
+    footnote: str
+
+
+WORDINGS = {
+    "ipr": Wording(
+        addressee="Руководителю центра поддержки семьи «{who}»",
+        subject="ЦПС {who}: сроки по ИПР",
+        terms_of="мероприятиям ИПР",
+        case="ИПР",
+        item="мероприятие",
+        footnote="Сроки в рабочих днях по приказу № 192 от 14.06.2024",
+    ),
+    "kandas_application": Wording(
+        addressee="Руководителю органа «{who}»",
+        subject="{who}: сроки шагов по заявлениям кандасов",
+        terms_of="шагам заявлений кандасов, которые ведёт ваш орган",
+        case="Заявление",
+        item="шаг",
+        footnote="Сроки в рабочих днях по приказу № 170 от 30.05.2024",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Escalation:
     centre: str
+    """The digest's addressee: the plan's centre, or for a chain case the body that owns
+    the step (its term runs against that body)."""
     agency: str
     plan_id: str
     plan_external_id: str | None
@@ -59,6 +95,7 @@ class Escalation:
     round: int
     due_at: datetime
     state: str  # "at_risk" or "breached"
+    flow: str = "ipr"
 
     @property
     def due_local(self) -> str:
@@ -81,6 +118,10 @@ class Digest:
         return to_almaty(self.generated_at).date()
 
     @property
+    def wording(self) -> Wording:
+        return WORDINGS[self.items[0].flow if self.items else "ipr"]
+
+    @property
     def breached(self) -> int:
         return sum(1 for i in self.items if i.state == "breached")
 
@@ -100,30 +141,30 @@ class Digest:
     @property
     def subject(self) -> str:
         return (
-            f"ЦПС {self.centre}: сроки по ИПР на {self.day:%d.%m.%Y} — "
+            f"{self.wording.subject.format(who=self.centre)} на {self.day:%d.%m.%Y} — "
             f"нарушено {self.breached}, под угрозой {self.at_risk}"
         )
 
     @property
     def text(self) -> str:
+        w = self.wording
         lines = [
-            f"Руководителю центра поддержки семьи «{self.centre}»",
+            w.addressee.format(who=self.centre),
             "",
             f"На {to_almaty(self.generated_at):%d.%m.%Y %H:%M} (время Алматы) сроки по "
-            f"мероприятиям ИПР: нарушено — {self.breached}, под угрозой — {self.at_risk}.",
+            f"{w.terms_of}: нарушено — {self.breached}, под угрозой — {self.at_risk}.",
         ]
         for name, items in self.by_agency():
             lines += ["", f"{name} ({len(items)})"]
             for item in items:
                 lines.append(
-                    f"  - [{STATE_RU[item.state]}] ИПР {item.plan_label}, мероприятие "
+                    f"  - [{STATE_RU[item.state]}] {w.case} {item.plan_label}, {w.item} "
                     f"№ {item.task_seq} «{item.task_title}»: {KIND_RU.get(item.kind, item.kind)}"
                     f"{_round(item)}, срок {item.due_local}"
                 )
         lines += [
             "",
-            "Сроки в рабочих днях по приказу № 192 от 14.06.2024; «под угрозой» — прошло "
-            "три четверти срока.",
+            f"{w.footnote}; «под угрозой» — прошло три четверти срока.",
             "Письмо сформировано шлюзом автоматически.",
         ]
         return "\n".join(lines) + "\n"
@@ -131,20 +172,22 @@ class Digest:
     @property
     def html(self) -> str:
         e = html.escape
+        w = self.wording
         parts = [
             "<!DOCTYPE html>",
             '<html lang="ru"><head><meta charset="utf-8">',
             f"<title>{e(self.subject)}</title></head><body>",
-            f"<p>Руководителю центра поддержки семьи «{e(self.centre)}»</p>",
+            f"<p>{e(w.addressee.format(who=self.centre))}</p>",
             f"<p>На {to_almaty(self.generated_at):%d.%m.%Y %H:%M} (время Алматы) сроки по "
-            f"мероприятиям ИПР: нарушено — <strong>{self.breached}</strong>, под угрозой — "
+            f"{e(w.terms_of)}: нарушено — <strong>{self.breached}</strong>, под угрозой — "
             f"<strong>{self.at_risk}</strong>.</p>",
         ]
         for name, items in self.by_agency():
             parts.append(f"<h2>{e(name)} ({len(items)})</h2>")
             parts.append(
                 '<table border="1" cellpadding="4" cellspacing="0">'
-                "<thead><tr><th>Состояние</th><th>ИПР</th><th>Мероприятие</th>"
+                f"<thead><tr><th>Состояние</th><th>{e(w.case)}</th>"
+                f"<th>{e(w.item.capitalize())}</th>"
                 "<th>Срок</th><th>Истекает (Алматы)</th></tr></thead><tbody>"
             )
             for item in items:
@@ -156,7 +199,7 @@ class Digest:
                 )
             parts.append("</tbody></table>")
         parts.append(
-            "<p><small>Сроки в рабочих днях по приказу № 192 от 14.06.2024; «под угрозой» — "
+            f"<p><small>{e(w.footnote)}; «под угрозой» — "
             "прошло три четверти срока. Письмо сформировано шлюзом автоматически.</small></p>"
         )
         parts.append("</body></html>")
@@ -174,6 +217,7 @@ async def load_escalations(
     query = (
         select(
             plans.c.centre,
+            plans.c.flow,
             plans.c.id.label("plan_id"),
             plans.c.external_id,
             tasks.c.id.label("task_id"),
@@ -193,15 +237,12 @@ async def load_escalations(
             deadlines.c.met_at.is_(None),
             deadlines.c.warn_at <= now,
             plans.c.status == "active",
-            plans.c.flow == "ipr",
         )
         .order_by(plans.c.centre, deadlines.c.due_at, tasks.c.seq)
     )
-    if centre is not None:
-        query = query.where(plans.c.centre == centre)
-    return [
+    found = [
         Escalation(
-            centre=r.centre,
+            centre=r.centre if r.flow == "ipr" else r.agency,
             agency=r.agency,
             plan_id=r.plan_id,
             plan_external_id=r.external_id,
@@ -212,9 +253,11 @@ async def load_escalations(
             round=r.round,
             due_at=r.due_at,
             state="breached" if r.due_at < now else "at_risk",
+            flow=r.flow,
         )
         for r in await conn.execute(query)
     ]
+    return [e for e in found if centre is None or e.centre == centre]
 
 
 def group_digests(

@@ -22,6 +22,7 @@ from gateway import deadline_watcher
 from gateway.auth import ClientKind
 from gateway.domain.flow import load_flow
 from gateway.ids import new_uuid
+from gateway.reports.digest import build_digests
 from gateway.signatures import TrustAnchors
 from gateway.store.tables import deadlines, events, handovers
 from mocks.population import Population
@@ -433,6 +434,11 @@ async def test_each_step_term_warns_and_breaches(chain: Chain) -> None:
     case = await chain.case(case_id)
     kinds = [e["type"] for e in case["timeline"] if e["task_id"] == case["steps"][0]["id"]]
     assert "deadline_warning" in kinds and "deadline_breached" in kinds
+    # The daily digest goes to the body that owns the step, worded for order 170.
+    digests = await build_digests(h.engine, term.due_at + timedelta(seconds=1))
+    (mine,) = [d for d in digests if d.centre == "cc_turkestan"]
+    assert [i.task_id for i in mine.items] == [case["steps"][0]["id"]]
+    assert "заявлениям кандасов" in mine.subject and "приказу № 170" in mine.text
     assert case["steps"][0]["deadlines"][0]["state"] in ("breached", "on_time")
 
 
