@@ -76,6 +76,7 @@ class StepAssigned(BaseModel):
     body: AgencyCode
     region: RegionCode
     title: str = Field(description="The step's name in Russian, as the body's staff read it.")
+    role: str = Field(description="Who in the body signs this step: `specialist` or `head`.")
     due_at: Timestamp
     decisions: list[Decision] = Field(description="What this step allows.")
     requires: list[str] = Field(
