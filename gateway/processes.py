@@ -31,6 +31,11 @@ class MockOptions:
     agencies: bool = True
     work_seconds: float = 2.0
     reject_rate: float = 0.0
+    kandas_bodies: bool = True
+    """The kandas chain's six bodies (`mocks/kandas_bodies`), acting on their own over AMQP."""
+    kandas_bodies_admin_port: int = 8280
+    kandas_bodies_return_at: str = ""
+    """Steps whose first visit the bodies return with remarks (`lmc_review`); none by default."""
 
     @property
     def shep_url(self) -> str:
@@ -78,8 +83,24 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
                 str(options.agencies_admin_port),
             )
         )
+    if options.agencies and options.kandas_bodies:
+        procs.append(_python(*_kandas_bodies_args(options)))
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)
     return procs
+
+
+def _kandas_bodies_args(options: MockOptions) -> list[str]:
+    """The chain's bodies sign with the keys the mock CA writes into its state directory."""
+    args = [
+        "-m", "mocks.kandas_bodies", "run",
+        "--state-dir", str(MOCK_STATE / "kandas_bodies"),
+        "--ca-dir", str(MOCK_STATE / "ca"),
+        "--work-seconds", str(options.work_seconds),
+        "--admin-port", str(options.kandas_bodies_admin_port),
+    ]  # fmt: skip
+    if options.kandas_bodies_return_at:
+        args += ["--return-at", options.kandas_bodies_return_at]
+    return args
 
 
 def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:

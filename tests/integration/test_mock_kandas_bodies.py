@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import aio_pika
+import httpx
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from cryptography.exceptions import InvalidSignature
@@ -634,3 +638,61 @@ async def _until(condition: object, within: float = 5.0) -> None:
     async with asyncio.timeout(within):
         while not condition():
             await asyncio.sleep(0.02)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_the_command_line_serves_the_bodies_and_their_admin_api(
+    gateway: FakeGateway, tmp_path: Path, ca: TinyCA
+) -> None:
+    """`python -m mocks.kandas_bodies run` as `gateway up` starts it, driven over HTTP."""
+    port = _free_port()
+    state = tmp_path / "state"
+    command = [
+        sys.executable, "-m", "mocks.kandas_bodies", "run",
+        "--bodies", ",".join(BODIES), "--amqp-url", AMQP_URL, "--prefix", gateway.prefix,
+        "--state-dir", str(state), "--ca-dir", str(ca.directory), "--work-seconds", "0.1",
+        "--return-at", "lmc_review", "--delivery-limit", str(DELIVERY_LIMIT),
+        "--admin-port", str(port),
+    ]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(*command)
+    base = f"http://127.0.0.1:{port}/__admin"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            async with asyncio.timeout(20):
+                while True:
+                    assert proc.returncode is None, "the mock exited"
+                    try:
+                        if (await client.get("/clock")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+            made = await client.post(
+                "/faults", json={"body": "cc_turkestan", "kind": "refuse_next"}
+            )
+            assert made.status_code == 201, made.text
+            review, check = assigned("lmc_review"), assigned("cc_check")
+            await gateway.send(review)
+            await gateway.send(check)
+            got = {r.decision.step: r for r in await gateway.expect(2, within=15)}
+            assert check_signed(ca, got["lmc_review"], review).decision is Decision.return_
+            assert check_signed(ca, got["cc_check"], check).decision is Decision.refuse
+            listed = (await client.get("/decisions", params={"state": "published"})).json()
+            assert {(d["body"], d["decision"]) for d in listed["decisions"]} == {
+                ("lmc_turkestan", "return"),
+                ("cc_turkestan", "refuse"),
+            }
+            assert {d["signer"] for d in listed["decisions"]} == {
+                "lmc_turkestan_head",
+                "cc_turkestan_specialist",
+            }
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
