@@ -85,6 +85,9 @@ LabourMarketPort = Annotated[
     int, typer.Option(help="Port of the mock labour market system (REST).")
 ]
 CaPort = Annotated[int, typer.Option(help="Port of the mock certification authority (REST).")]
+KandasBodiesAdminPort = Annotated[
+    int, typer.Option(help="Port of the kandas chain bodies' admin API (AMQP mocks).")
+]
 FamilyCardPort = Annotated[
     int, typer.Option(help="Port of the mock digital family card, ЦКС (REST).")
 ]
@@ -110,6 +113,7 @@ def up(
     labour_market_port: LabourMarketPort = 8260,
     ca_port: CaPort = 8270,
     family_card_port: FamilyCardPort = 8240,
+    kandas_bodies_admin_port: KandasBodiesAdminPort = 8280,
     manual_bodies: str = typer.Option(
         "", help="Kandas chain bodies left to people on the web pages (comma-separated codes)."
     ),
@@ -145,6 +149,7 @@ def up(
         ca_port=ca_port,
         manual_bodies=tuple(c.strip() for c in manual_bodies.split(",") if c.strip()),
         family_card_port=family_card_port,
+        kandas_bodies_admin_port=kandas_bodies_admin_port,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
@@ -174,6 +179,7 @@ def mocks_up(
     labour_market_port: LabourMarketPort = 8260,
     ca_port: CaPort = 8270,
     family_card_port: FamilyCardPort = 8240,
+    kandas_bodies_admin_port: KandasBodiesAdminPort = 8280,
 ) -> None:
     """Start every mock government system, each with its /__admin API (see mocks/*/README.md).
 
@@ -192,6 +198,7 @@ def mocks_up(
         labour_market_port=labour_market_port,
         ca_port=ca_port,
         family_card_port=family_card_port,
+        kandas_bodies_admin_port=kandas_bodies_admin_port,
     )  # fmt: skip
     procs = start_mocks(options)
     _echo_mocks(options)

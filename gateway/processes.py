@@ -34,12 +34,14 @@ class MockOptions:
     migration_portal_port: int = 8250
     labour_market_port: int = 8260
     ca_port: int = 8270
-    chain_bodies: bool = True
-    chain_return_at: str = "lmc_review"
-    manual_bodies: tuple[str, ...] = ()
-    """Chain bodies whose steps people take on the web pages: the mock leaves them alone."""
+    kandas_bodies: bool = True
+    """The kandas chain's six bodies (`mocks/kandas_bodies`), acting on their own over AMQP."""
+    kandas_bodies_admin_port: int = 8280
+    kandas_bodies_return_at: str = "lmc_review"
     """`gateway up` has the labour mobility centre's head return each application once at
     p.9, so the demo shows a return and the re-check; empty for none."""
+    manual_bodies: tuple[str, ...] = ()
+    """Chain bodies whose steps people take on the web pages: the mock leaves them alone."""
     family_card_port: int = 8240
 
     @property
@@ -114,19 +116,8 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
             )
         )
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)
-    if options.agencies and options.chain_bodies:
-        chain = [
-            "-m", "mocks.chain_bodies",
-            "--bodies", ",".join(
-                c for c in load_agencies().enabled_codes("kandas_application")
-                if c not in options.manual_bodies
-            ),
-            "--work-seconds", str(options.work_seconds),
-            "--state-dir", str(MOCK_STATE / "chain_bodies"),
-            "--ca-dir", str(CA_ROOT.parent),
-            "--return-at", options.chain_return_at,
-        ]  # fmt: skip
-        procs.append(_python(*chain))
+    if options.agencies and options.kandas_bodies:
+        procs.append(_python(*_kandas_bodies_args(options)))
     procs.append(ca)
     return procs
 
@@ -143,6 +134,24 @@ def start_ca(options: MockOptions) -> subprocess.Popen[bytes]:
     )  # fmt: skip
     _wait_for(CA_ROOT, proc, seconds=20)
     return proc
+
+
+def _kandas_bodies_args(options: MockOptions) -> list[str]:
+    """The chain's bodies sign with the keys the mock CA writes into its state directory."""
+    args = [
+        "-m", "mocks.kandas_bodies", "run",
+        "--state-dir", str(MOCK_STATE / "kandas_bodies"),
+        "--ca-dir", str(MOCK_STATE / "ca"),
+        "--work-seconds", str(options.work_seconds),
+        "--admin-port", str(options.kandas_bodies_admin_port),
+        "--bodies", ",".join(
+            c for c in load_agencies().enabled_codes("kandas_application")
+            if c not in options.manual_bodies
+        ),
+    ]  # fmt: skip
+    if options.kandas_bodies_return_at:
+        args += ["--return-at", options.kandas_bodies_return_at]
+    return args
 
 
 def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:

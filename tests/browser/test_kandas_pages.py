@@ -32,6 +32,7 @@ def _up(system: System) -> dict[str, Any]:
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
         "--agencies-admin-port", ports[3], "--migration-portal-port", ports[4],
         "--labour-market-port", ports[5], "--ca-port", ports[6], "--family-card-port", ports[7],
+        "--kandas-bodies-admin-port", str(free_port()),
         "--manual-bodies", "cc_turkestan,lmc_turkestan",
         GATEWAY_SESSION_SECRET="browser-test-secret-" + "x" * 20,
     )  # fmt: skip

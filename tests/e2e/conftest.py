@@ -7,8 +7,9 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from contracts.amqp import Topology
+from contracts.amqp import Topology, agency_codes
 from gateway.agencies import load_agencies
+from mocks.kandas_bodies.config import BODIES as KANDAS_BODIES
 from tests.conftest import AMQP_URL
 from tests.e2e.system import System
 
@@ -23,6 +24,8 @@ def system(tmp_path: Path, amqp_prefix: str) -> Iterator[System]:
         connection = await aio_pika.connect(AMQP_URL)
         async with connection:
             channel = await connection.channel()
-            await Topology(amqp_prefix, load_agencies().enabled_codes()).delete(channel)
+            # `gateway up` also starts the kandas chain's bodies, which declare their queues.
+            codes = agency_codes((*load_agencies().enabled_codes(), *KANDAS_BODIES))
+            await Topology(amqp_prefix, codes).delete(channel)
 
     asyncio.run(clean())

@@ -54,7 +54,7 @@ def test_up_then_kandas_demo_reaches_the_adaptation_plan(system: System) -> None
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
         "--agencies-admin-port", ports[3],
         "--migration-portal-port", ports[4], "--labour-market-port", ports[5],
-        "--ca-port", ports[6],
+        "--ca-port", ports[6], "--kandas-bodies-admin-port", str(free_port()),
     )  # fmt: skip
     system.wait_ready(timeout=60)
     credentials = system.root / "credentials.json"
