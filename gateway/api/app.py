@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.api import problems, routes_registry
+from gateway.api import back_pressure, problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
@@ -29,5 +29,6 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(routes_registry.router)
     install_web(app)
+    back_pressure.install(app, state)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app
