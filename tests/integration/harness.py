@@ -27,7 +27,7 @@ from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
 from gateway.auth import ClientKind
-from gateway.broker.connection import BrokerLink
+from gateway.broker.connection import BrokerLink, amqp_urls
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
@@ -92,6 +92,8 @@ class Harness:
     centre: str
     link: BrokerLink
     keys: dict[str, str] = field(default_factory=dict)
+    delete_topology: bool = True
+    """Whether stopping deletes the test's exchanges and queues."""
 
     @property
     def topology(self) -> Topology:
@@ -193,14 +195,16 @@ async def start_harness(
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
     ctx = Context(default_calendar(), agencies, topology)
     clock = ManualClock(datetime.now(UTC))
-    # The test's own connection (acting as the bodies) is aio-pika's robust one; the
-    # gateway's parts share a BrokerLink, as in `gateway serve`.
-    connection = await aio_pika.connect_robust(amqp_url)
-    channel = await connection.channel()
-    await topology.declare(channel)
+    # The gateway's parts share a BrokerLink, as in `gateway serve`; it declares the
+    # topology first, so on a cluster the queues' leaders sit on its (first) node. The
+    # test's own connection (acting as the bodies) is aio-pika's robust one, to the last
+    # node of the list, which the cluster test keeps alive.
     link = BrokerLink(amqp_url, name="gateway-test", retry_seconds=0.2, max_retry_seconds=1.0)
     await link.attach(declare_topology(topology))
     await link.start(wait_seconds=10)
+    connection = await aio_pika.connect_robust(amqp_urls(amqp_url)[-1])
+    channel = await connection.channel()
+    await topology.declare(channel)
     relay = OutboxRelay(engine, link, clock, poll_seconds=0.1)
     collector = StatusCollector(engine, link, ctx, clock)
     dead = DeadLetterRecorder(engine, link, ctx, clock)
@@ -237,7 +241,8 @@ async def start_harness(
         await relay.stop()
         await link.close()
         await http.aclose()
-        await topology.delete(channel)
+        if harness.delete_topology:
+            await topology.delete(channel)
         await connection.close()
 
     return harness, stop

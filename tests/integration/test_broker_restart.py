@@ -13,69 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.chaos.nodes import Node
-from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.journal import count_taken, journal
-from mocks.agencies.runner import run_agencies
-from tests.integration.harness import AGENCIES, Harness, eventually, plan_body, start_harness
+from tests.integration.flows import bodies_on, gateway_on, is_, plans_of, submit_plans
+from tests.integration.harness import AGENCIES, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@asynccontextmanager
-async def gateway_on(engine: AsyncEngine, node: Node) -> AsyncIterator[Harness]:
-    h, stop = await start_harness(
-        engine, f"r{uuid.uuid4().hex[:8]}", node.url, centre=f"centre-{uuid.uuid4().hex[:6]}"
-    )
-    try:
-        yield h
-    finally:
-        await stop()
-
-
-@asynccontextmanager
-async def bodies_on(
-    node: Node, h: Harness, state_dir: Path, work_seconds: float = 0.3
-) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    runner = asyncio.create_task(
-        run_agencies(
-            list(AGENCIES),
-            amqp_url=node.url,
-            prefix=h.topology.prefix,
-            state_dir=state_dir,
-            behaviour=AgencyBehaviour(work_seconds=work_seconds, jitter=0.2),
-            stop=stop,
-            delivery_limit=h.topology.delivery_limit,
-        )
-    )
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(runner, 30)
-
-
-async def _plans(h: Harness, ids: list[str]) -> list[dict[str, Any]]:
-    return [await h.plan(plan_id) for plan_id in ids]
-
-
-async def _submit(h: Harness, count: int) -> list[str]:
-    ids = []
-    for _ in range(count):
-        response = await h.submit(plan_body(h.centre), **{"Idempotency-Key": uuid.uuid4().hex})
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["id"])
-    return ids
 
 
 async def test_a_broker_restart_mid_flow_loses_and_doubles_nothing(
@@ -85,15 +33,15 @@ async def test_a_broker_restart_mid_flow_loses_and_doubles_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with gateway_on(engine, rabbit_node) as h, bodies_on(rabbit_node, h, tmp_path):
-        before = await _submit(h, 12)
+    async with gateway_on(engine, rabbit_node.url) as h, bodies_on(rabbit_node.url, h, tmp_path):
+        before = await submit_plans(h, 12)
 
         async def some_delivered() -> bool:
-            states = [t["state"] for p in await _plans(h, before) for t in p["tasks"]]
+            states = [t["state"] for p in await plans_of(h, before) for t in p["tasks"]]
             return sum(s not in ("dispatched", "created") for s in states) >= 8
 
         await eventually(some_delivered, timeout=30)
-        states = [t["state"] for p in await _plans(h, before) for t in p["tasks"]]
+        states = [t["state"] for p in await plans_of(h, before) for t in p["tasks"]]
         assert "reported" not in states or states.count("reported") < len(states), (
             "the flow finished before the restart; nothing would be in flight"
         )
@@ -101,24 +49,24 @@ async def test_a_broker_restart_mid_flow_loses_and_doubles_nothing(
         # The restart runs in a thread; meanwhile centres keep submitting plans: the API
         # takes them into the outbox with the broker down.
         restart = asyncio.create_task(asyncio.to_thread(rabbit_node.restart, 2.0))
-        await eventually(lambda: _not(h.link.up), timeout=10)
+        await eventually(lambda: is_(h.link.up, False), timeout=10)
         ready = await h.http.get("/ready")
         assert ready.status_code == 503 and ready.json()["checks"]["broker"] == "down"
-        during = await _submit(h, 4)
+        during = await submit_plans(h, 4)
         down_for = await restart
 
         async def broker_back() -> bool:
             return (await h.http.get("/ready")).status_code == 200
 
         await eventually(broker_back, timeout=30)
-        after = await _submit(h, 4)
+        after = await submit_plans(h, 4)
         ids = before + during + after
 
         async def all_reported() -> bool:
-            return all(t["state"] == "reported" for p in await _plans(h, ids) for t in p["tasks"])
+            return all(t["state"] == "reported" for p in await plans_of(h, ids) for t in p["tasks"])
 
         await eventually(all_reported, timeout=60)
-        plans = await _plans(h, ids)
+        plans = await plans_of(h, ids)
 
     for plan in plans:
         for task in plan["tasks"]:
@@ -153,20 +101,16 @@ def _records(
     ]
 
 
-async def _not(value: bool) -> bool:
-    return not value
-
-
 async def test_ready_reports_the_outage_and_recovers_by_itself(
     engine: AsyncEngine, rabbit_node: Node
 ) -> None:
-    async with gateway_on(engine, rabbit_node) as h:
+    async with gateway_on(engine, rabbit_node.url) as h:
         first = (await h.http.get("/ready")).json()
         assert first["checks"]["broker"] == "ok"
         assert first["details"]["broker"]["node"] == f"127.0.0.1:{rabbit_node.port}"
         rabbit_node.stop_app()
         try:
-            await eventually(lambda: _not(h.link.up), timeout=10)
+            await eventually(lambda: is_(h.link.up, False), timeout=10)
             down = await h.http.get("/ready")
             assert down.status_code == 503
             assert down.json()["checks"] == {"database": "ok", "broker": "down"}
