@@ -137,7 +137,7 @@ class BrokerLink:
         *,
         name: str = "gateway",
         retry_seconds: float = 0.5,
-        max_retry_seconds: float = 5.0,
+        max_retry_seconds: float = 2.0,
         connect_timeout: float = 5.0,
     ) -> None:
         self._urls = amqp_urls(urls) if isinstance(urls, str) else list(urls)

@@ -81,7 +81,7 @@ _QUIET = _Quiet()
 class BodyLink:
     """The body's connection to the broker, re-made after every loss."""
 
-    def __init__(self, url: str, *, pause: float = 0.5, max_pause: float = 5.0) -> None:
+    def __init__(self, url: str, *, pause: float = 0.5, max_pause: float = 2.0) -> None:
         self._urls = node_urls(url)
         self._pause = pause
         self._max_pause = max_pause
