@@ -73,9 +73,9 @@ class Api:
                 if response.status_code in accept or response.status_code not in RETRY_STATUS:
                     return response
                 if response.status_code == 503:
-                    self.stats.refused_503 += 1
                     if path.startswith("/api/v1/registry/"):
                         return response  # a registry that is down is an answer, not a retry
+                    self.stats.refused_503 += 1
                 elif response.status_code == 500:
                     self.stats.server_errors += 1
             if time.monotonic() > deadline:

@@ -450,7 +450,8 @@ async def _verdict(
 async def _figures(system: ChaosSystem, api: Api, result: DrillResult) -> None:
     stats = api.stats
     result.figures["client retries"] = (
-        f"{stats.network_errors} after a connection error, {stats.refused_503} after a 503, "
+        f"{stats.network_errors} after a connection error, {stats.refused_503} after a 503 "
+        "(back-pressure), "
         f"{stats.server_errors} after a 500"
     )
     result.figures["registry lookups"] = ", ".join(

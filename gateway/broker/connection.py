@@ -157,7 +157,7 @@ class BrokerLink:
         self._supervisor: asyncio.Task[None] | None = None
         self._since = datetime.now(UTC)
         self.reconnects = 0
-        for noisy in ("aiormq.connection", "aio_pika.connection", "aio_pika.tools"):
+        for noisy in ("aiormq.connection",):
             logging.getLogger(noisy).addFilter(_NOISE)
 
     # -- what the parts see -----------------------------------------------------------

@@ -93,7 +93,7 @@ class BodyLink:
         self._closing = False
         self._loop_task: asyncio.Task[None] | None = None
         self.reconnects = 0
-        for name in ("aiormq.connection", "aio_pika.connection", "aio_pika.tools"):
+        for name in ("aiormq.connection",):
             logging.getLogger(name).addFilter(_QUIET)
 
     @property
