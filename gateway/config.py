@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{STATE_DIR}/gateway.sqlite3"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """One broker, or a cluster's nodes separated by commas, tried in order on every
+    (re)connect: `amqp://u:p@10.0.0.1:5672/,10.0.0.2:5672,10.0.0.3:5672` (a bare
+    host:port takes the first URL's credentials and virtual host)."""
     amqp_prefix: str = "gw"
     """Prefix of every exchange and queue name, so that test runs and tenants never mix."""
 
@@ -36,9 +39,34 @@ class Settings(BaseSettings):
     followup_poll_seconds: float = 5.0
     """How often owed work for other systems is retried (registry facts, ЦКС, the
     migration portal, the labour market system): GATEWAY_FOLLOWUP_POLL_SECONDS."""
+    relay_publish_timeout_seconds: float = 30.0
+    """A publish whose confirm has not come back by then counts as failed and is sent again."""
     watcher_poll_seconds: float = 30.0
     delivery_limit: int = 5
     """Deliveries of a message before RabbitMQ dead-letters it (quorum x-delivery-limit)."""
+
+    broker_wait_seconds: float = 60.0
+    """How long a starting process waits for a first broker connection before it gives up.
+    Once connected, it never gives up: it reconnects (and logs the loss once) for as long
+    as the broker is away."""
+
+    outbox_backlog_limit: int = 50_000
+    """Writes are refused with 503 and Retry-After while this many messages wait in the
+    outbox (the broker is down or slower than the intake); 0 turns the check off."""
+    store_timeout_seconds: float = 5.0
+    """Writes are refused with 503 while the store does not answer the outbox reading
+    (taken every second) within this time."""
+    max_inflight_writes: int = 64
+    """Writes running at once in one API process; a write that finds no free slot within
+    `write_queue_seconds` is refused with 503 instead of queueing. 0: no limit."""
+    write_queue_seconds: float = 2.0
+    retry_after_seconds: int = 5
+    """The Retry-After of a 503 refusal."""
+
+    clock_file: Path | None = None
+    """Test and drill hook: a file holding a number of seconds the gateway's clock runs
+    ahead of the system clock (re-read when it changes), so a drill can make a working day
+    pass and the deadline watcher record warnings and breaches. Never set in production."""
 
     session_secret: str | None = None
     """Signs the web workspace's session cookies. Unset: one is generated once into

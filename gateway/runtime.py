@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -23,7 +23,8 @@ from gateway import deadline_watcher, outside_systems
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
-from gateway.broker.connection import connect
+from gateway.broker.backlog import BacklogMonitor
+from gateway.broker.connection import BrokerLink
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
@@ -39,6 +40,7 @@ from gateway.store.migrate import upgrade
 from gateway.workdays import default_calendar
 
 if TYPE_CHECKING:
+    from aio_pika.abc import AbstractConnection
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger("gateway")
@@ -46,6 +48,28 @@ log = logging.getLogger("gateway")
 COMPONENTS = ("api", "relay", "collector", "watcher", "dead-letters", "digest")
 """`digest` (the daily escalation mail) is off in `gateway serve` unless asked for: with
 several gateway processes on PostgreSQL each would send it; `gateway up` turns it on."""
+
+
+def _clock(settings: Settings) -> Clock:
+    if settings.clock_file is None:
+        return SystemClock()
+    from gateway.clock_file import FileOffsetClock
+
+    return FileOffsetClock(settings.clock_file)
+
+
+def declare_topology(topology: Topology) -> Callable[[AbstractConnection], Awaitable[None]]:
+    """The first set-up on every connection: exchanges, queues and bindings, idempotently."""
+
+    async def declare(connection: AbstractConnection) -> None:
+        channel = await connection.channel()
+        try:
+            await topology.declare(channel)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    return declare
 
 
 def build_context(settings: Settings) -> Context:
@@ -64,7 +88,7 @@ async def serve(
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    clock = clock or SystemClock()
+    clock = clock or _clock(settings)
     stop = stop or asyncio.Event()
     if is_sqlite(settings.database_url):
         # aiosqlite runs each statement on its own thread and hands the result back to
@@ -74,25 +98,28 @@ async def serve(
     engine = open_engine(settings.database_url)
     await upgrade(engine)
     ctx = build_context(settings)
-    connection = await connect(settings.amqp_url, name="gateway")
-    async with connection.channel() as channel:
-        await ctx.topology.declare(channel)
+    # Every (re)connection first declares the topology (idempotent), then each part sets
+    # itself up again: a broker restart or a lost cluster node is survived in-process.
+    link = BrokerLink(settings.amqp_url, name="gateway")
+    await link.attach(declare_topology(ctx.topology))
+    await link.start(wait_seconds=settings.broker_wait_seconds)
 
     relay = OutboxRelay(
         engine,
-        connection,
+        link,
         clock,
         batch=settings.relay_batch,
         poll_seconds=settings.relay_poll_seconds,
         lease_seconds=settings.relay_lease_seconds,
+        publish_timeout=settings.relay_publish_timeout_seconds,
         fault_hold=settings.fault_hold,
         fault_marker=settings.fault_marker,
     )
-    collector = StatusCollector(engine, connection, ctx, clock)
-    dead_letters = DeadLetterRecorder(engine, connection, ctx, clock)
+    collector = StatusCollector(engine, link, ctx, clock)
+    dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
 
     async def broker_ready() -> bool:
-        return not connection.is_closed
+        return link.up
 
     workers: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if "relay" in components:
@@ -111,6 +138,12 @@ async def serve(
     if "dead-letters" in components:
         await dead_letters.start()
 
+    backlog = None
+    if "api" in components:
+        backlog = BacklogMonitor(
+            engine, clock, store_timeout_seconds=settings.store_timeout_seconds
+        )
+        workers.append(backlog.run)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -118,6 +151,8 @@ async def serve(
         clock=clock,
         on_outbox_write=relay.wake if "relay" in components else (lambda: None),
         broker_ready=broker_ready,
+        broker_status=link.status,
+        backlog=backlog,
         registry=registry,
         family_card=card,
     )
@@ -153,7 +188,8 @@ async def serve(
         await asyncio.gather(*running, return_exceptions=True)
         await collector.stop()
         await dead_letters.stop()
-        await connection.close()
+        await relay.stop()
+        await link.close()
         await engine.dispose()
         if registry is not None:
             await registry.aclose()

@@ -17,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.chaos import nodes
+from bench.chaos.nodes import Node, Nodes
 from gateway.store.engine import open_engine
 from gateway.store.migrate import upgrade
 from gateway.store.tables import metadata
@@ -80,3 +82,29 @@ async def harness(engine: AsyncEngine, amqp_prefix: str) -> AsyncIterator[object
     )
     yield h
     await stop()
+
+
+@pytest.fixture(scope="session")
+def rabbit_node_group() -> Iterator[Nodes]:
+    """A RabbitMQ node of this test run's own (Debian's package), for tests that restart
+    or kill the broker: the shared one on 5672 is never restarted. Stopped at the end."""
+    if not nodes.available():
+        pytest.skip("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+    group, seconds = nodes.start_node()
+    print(f"\nthrowaway RabbitMQ node {group.nodes[0].nodename} started in {seconds:.1f} s")
+    try:
+        yield group
+    finally:
+        group.remove()
+
+
+@pytest.fixture
+def rabbit_node(rabbit_node_group: Nodes) -> Node:
+    """The run's own node, running (a test that failed half-way may have left it down)."""
+    node = rabbit_node_group.nodes[0]
+    if not nodes.port_open(node.port):
+        if node.pid is not None and nodes.alive(node.pid):
+            node.start_app()  # stopped with stop_app: the VM is still there
+        else:
+            node.start()
+    return node

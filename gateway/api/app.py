@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.api import docs, openapi, problems, routes_registry
+from gateway.api import back_pressure, docs, openapi, problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
@@ -37,5 +37,6 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(cases_router)
     install_web(app)
     app.include_router(case_pages_router)
+    back_pressure.install(app, state)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app

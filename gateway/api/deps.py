@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +19,9 @@ from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import RegistryGateway
 
+if TYPE_CHECKING:
+    from gateway.broker.backlog import BacklogMonitor
+
 AUTH_CACHE_SECONDS = 30.0
 
 
@@ -31,6 +34,10 @@ class AppState:
     on_outbox_write: Callable[[], None] = lambda: None
     """Wakes the in-process outbox relay, so a task leaves within milliseconds."""
     broker_ready: Callable[[], Awaitable[bool]] | None = None
+    broker_status: Callable[[], dict[str, Any]] | None = None
+    """For `/ready` details: the broker node, since when, reconnects."""
+    backlog: BacklogMonitor | None = None
+    """The outbox's latest size and age, for `/ready` and back-pressure."""
     registry: RegistryGateway | None = None
     family_card: FamilyCardLookup | None = None
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)

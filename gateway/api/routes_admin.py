@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from contracts.agencies import Agency
 from gateway.api import examples
 from gateway.api.deps import CallerDep, State
 from gateway.api.openapi import problem_responses
+from gateway.api.readiness import readiness
 from gateway.auth import ClientKind
 from gateway.errors import Forbidden
 from gateway.services import clients
@@ -86,18 +86,4 @@ class Readiness(BaseModel):
 )
 async def ready(state: State) -> JSONResponse:
     """Readiness: the store and the broker both answer."""
-    checks: dict[str, str] = {}
-    try:
-        async with state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as error:
-        checks["database"] = f"failing: {type(error).__name__}"
-    if state.broker_ready is None:
-        checks["broker"] = "not used by this process"
-    else:
-        checks["broker"] = "ok" if await state.broker_ready() else "failing: not connected"
-    ok = all(v == "ok" or v.startswith("not used") for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
-    )
+    return await readiness(state)

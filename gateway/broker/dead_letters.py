@@ -3,7 +3,9 @@
 A task message that a body's system failed on `delivery_limit` times, or a status
 message the gateway could not apply, ends in a dead queue. This consumer records an
 incident with the message and its error, marks a never-delivered task `failed` (its
-routing clock keeps running, so the breach stays visible), and acks.
+routing clock keeps running, so the breach stays visible), and acks. A message whose
+ack was lost with the connection comes back and is recorded again: an incident is a
+report to an operator, and a second line for one message says what happened.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import json
 import logging
 from typing import Any
 
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
+from gateway.broker.connection import BrokerLink, settle
 from gateway.domain.task_lifecycle import InvalidTransition, TaskEvent, next_state
 from gateway.services import timeline
 from gateway.services.context import Context
@@ -41,25 +44,28 @@ def describe_death(headers: dict[str, Any]) -> tuple[str, str]:
 
 
 class DeadLetterRecorder:
-    def __init__(
-        self, engine: AsyncEngine, connection: AbstractRobustConnection, ctx: Context, clock: Clock
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, link: BrokerLink, ctx: Context, clock: Clock) -> None:
         self._engine = engine
-        self._connection = connection
+        self._link = link
         self._ctx = ctx
         self._clock = clock
         self._channel: AbstractChannel | None = None
 
     async def start(self) -> None:
-        self._channel = await self._connection.channel()
-        await self._channel.set_qos(prefetch_count=20)
+        await self._link.attach(self._attach)
+
+    async def _attach(self, connection: AbstractConnection) -> None:
+        channel = await self._link.channel(connection, "dead-letter recorder")
+        await channel.set_qos(prefetch_count=20)
         for name in self._ctx.topology.dead_queues():
-            queue = await self._channel.get_queue(name, ensure=False)
+            queue = await channel.get_queue(name, ensure=False)
             await queue.consume(self.handle)
+        self._channel = channel
 
     async def stop(self) -> None:
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        self._link.detach(self._attach)
+        channel, self._channel = self._channel, None
+        await self._link.close_channel(channel)
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         source, error = describe_death(dict(message.headers or {}))
@@ -103,7 +109,7 @@ class DeadLetterRecorder:
                             reason=error,
                         )
         log.warning("incident recorded from %s: %s", source, error[:300])
-        await message.ack()
+        await settle(message.ack(), "ack a dead letter")
 
 
 def _task_id(body: bytes) -> str | None:

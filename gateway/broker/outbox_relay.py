@@ -3,6 +3,10 @@
 A batch is published with all its publisher confirms in flight at once (pipelined), then
 marked sent in one statement. A crash between publish and mark re-sends the batch; every
 consumer deduplicates on `message_id`, so the effect is still once.
+
+While the broker is away the relay claims nothing: it waits on the broker link, and the
+messages wait in the outbox. A publish whose confirm never came (the connection dropped
+under it) is released and sent again on the next pass.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,6 +26,7 @@ from contracts.cases import CaseMessageType
 from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
+from gateway.broker.connection import BrokerLink
 from gateway.store.engine import is_sqlite
 from gateway.store.tables import events, outbox, tasks
 
@@ -34,17 +39,22 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        connection: AbstractRobustConnection,
+        link: BrokerLink,
         clock: Clock,
         *,
         batch: int = 200,
         poll_seconds: float = 0.5,
         lease_seconds: float = 30.0,
+        publish_timeout: float = 30.0,
         fault_hold: str | None = None,
         fault_marker: Path | None = None,
     ) -> None:
         self._engine = engine
-        self._connection = connection
+        self._link = link
+        self._publish_timeout = publish_timeout
+        self._channel_of: AbstractConnection | None = None
+        self._failed_passes = 0
+        self._failure_reported = False
         self._clock = clock
         self._batch = batch
         self._poll = poll_seconds
@@ -61,15 +71,18 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
+            if await self._link.wait_up(self._poll) is None:
+                continue  # the link has said the broker is gone; the outbox keeps it all
             try:
                 sent = await self.publish_pending()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox relay pass failed; retrying")
-                self._channel = None
+                self._pass_failed()
+                await self._drop_channel()
                 await asyncio.sleep(self._poll)
                 continue
+            self._pass_succeeded()
             if sent >= self._batch:
                 continue
             self._wake.clear()
@@ -82,11 +95,33 @@ class OutboxRelay:
             except TimeoutError:
                 pass
 
+    def _pass_failed(self) -> None:
+        """Log a failing pass once per streak: the broker's own loss is the link's to
+        report, and a store that keeps failing should not print a traceback twice a
+        second."""
+        self._failed_passes += 1
+        if not self._link.up:
+            log.debug("outbox relay pass failed with the broker away", exc_info=True)
+        elif not self._failure_reported:
+            self._failure_reported = True
+            log.exception("outbox relay pass failed; retrying")
+        else:
+            log.debug("outbox relay pass failed again", exc_info=True)
+
+    def _pass_succeeded(self) -> None:
+        if self._failure_reported:
+            log.info("outbox relay works again after %d failed pass(es)", self._failed_passes)
+        self._failure_reported = False
+        self._failed_passes = 0
+
     async def _exchange(self, name: str) -> AbstractExchange:
-        if self._channel is None or self._channel.is_closed:
-            self._channel = await self._connection.channel(
-                publisher_confirms=True, on_return_raises=True
+        connection = self._link.require()
+        if self._channel is None or self._channel.is_closed or self._channel_of is not connection:
+            await self._link.close_channel(self._channel)
+            self._channel = await self._link.channel(
+                connection, "outbox relay", publisher_confirms=True, on_return_raises=True
             )
+            self._channel_of = connection
             self._exchanges.clear()
         if name not in self._exchanges:
             self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
@@ -108,7 +143,11 @@ class OutboxRelay:
         # Resolve the channel and exchanges first, then issue the publishes in outbox
         # order: the broker keeps a channel's order, so a task's `assigned` always goes
         # out before its `returned` or `cancelled`.
-        exchanges = {name: await self._exchange(name) for name in {r.exchange for r in rows}}
+        try:
+            exchanges = {name: await self._exchange(name) for name in {r.exchange for r in rows}}
+        except BaseException:
+            await self._release(rows)
+            raise
         outcomes = await asyncio.gather(
             *(self._publish(exchanges[row.exchange], row) for row in rows),
             return_exceptions=True,
@@ -128,8 +167,17 @@ class OutboxRelay:
                 await _mark_dispatched(
                     conn, [r for r in sent if r.message_type in _ASSIGNMENTS], now
                 )
+            if failed:
+                # One line per batch: a dropped connection fails every publish in flight.
+                log.log(
+                    logging.WARNING if self._link.up else logging.DEBUG,
+                    "%d of %d publish(es) not confirmed, will resend (first: message %s, %r)",
+                    len(failed),
+                    len(rows),
+                    failed[0][0].message_id,
+                    failed[0][1],
+                )
             for row, error in failed:
-                log.warning("publish of message %s failed: %r", row.message_id, error)
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.id == row.id)
@@ -140,9 +188,23 @@ class OutboxRelay:
                     )
                 )
         if failed:
-            self._channel = None
+            await self._drop_channel()
             await asyncio.sleep(self._poll)
         return len(rows)
+
+    async def _drop_channel(self) -> None:
+        channel, self._channel = self._channel, None
+        await self._link.close_channel(channel)
+
+    async def stop(self) -> None:
+        await self._drop_channel()
+
+    async def _release(self, rows: list[Any]) -> None:
+        """Give a claimed batch back at once (rather than when its lease runs out)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(lease_until=None)
+            )
 
     async def _claim(self) -> list[Any]:
         async with self._engine.begin() as conn:
@@ -176,7 +238,9 @@ class OutboxRelay:
             headers={"schema_version": 1},
         )
         message.timestamp = row.created_at
-        await exchange.publish(message, routing_key=row.routing_key, mandatory=True)
+        await exchange.publish(
+            message, routing_key=row.routing_key, mandatory=True, timeout=self._publish_timeout
+        )
 
     async def _hold(self, point: str) -> None:
         """Test hook: stop here for good, so a test can kill the process at this point."""

@@ -5,13 +5,17 @@ transaction; the message is acked only after that transaction commits. A message
 cannot be parsed goes straight to the dead-letter queue with the error attached; one that
 fails for another reason is returned to the queue, and RabbitMQ dead-letters it after the
 queue's delivery limit, so a poison message cannot block the queue.
+
+The consumer is set up again on every new broker connection (`BrokerLink.attach`); an
+ack that finds its channel gone is dropped, the broker hands the message out again,
+and the inbox makes the second copy a no-op.
 """
 
 from __future__ import annotations
 
 import logging
 
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +23,7 @@ from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
 from contracts.cases import CaseMessageType, StepDecisionEnvelope
 from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
+from gateway.broker.connection import NETWORK_ERRORS, BrokerLink, settle
 from gateway.errors import GatewayError, NotFound
 from gateway.keyed_locks import KeyedLocks
 from gateway.services import cases, tasks
@@ -33,14 +38,14 @@ class StatusCollector:
     def __init__(
         self,
         engine: AsyncEngine,
-        connection: AbstractRobustConnection,
+        link: BrokerLink,
         ctx: Context,
         clock: Clock,
         *,
         prefetch: int = 100,
     ) -> None:
         self._engine = engine
-        self._connection = connection
+        self._link = link
         self._ctx = ctx
         self._clock = clock
         self._prefetch = prefetch
@@ -49,14 +54,19 @@ class StatusCollector:
         self._per_task = KeyedLocks()
 
     async def start(self) -> None:
-        self._channel = await self._connection.channel(publisher_confirms=True)
-        await self._channel.set_qos(prefetch_count=self._prefetch)
-        queue = await self._channel.get_queue(self._ctx.topology.status_queue, ensure=False)
+        await self._link.attach(self._attach)
+
+    async def _attach(self, connection: AbstractConnection) -> None:
+        channel = await self._link.channel(connection, "status collector", publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self._prefetch)
+        queue = await channel.get_queue(self._ctx.topology.status_queue, ensure=False)
         await queue.consume(self.handle)
+        self._channel = channel
 
     async def stop(self) -> None:
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        self._link.detach(self._attach)
+        channel, self._channel = self._channel, None
+        await self._link.close_channel(channel)
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         if message.type == CaseMessageType.decision.value:
@@ -85,9 +95,9 @@ class StatusCollector:
             log.exception(
                 "status message %s failed; returning it to the queue", envelope.message_id
             )
-            await message.nack(requeue=True)
+            await settle(message.nack(requeue=True), "return a status message")
             return
-        await message.ack()
+        await settle(message.ack(), "ack a status message")
 
     async def _handle_decision(self, message: AbstractIncomingMessage) -> None:
         """A chain body's signed hand-over (`case.decision`): the same rules as the API.
@@ -131,7 +141,7 @@ class StatusCollector:
             refused = error
         except Exception:
             log.exception("decision %s failed; returning it to the queue", envelope.message_id)
-            await message.nack(requeue=True)
+            await settle(message.nack(requeue=True), "return a decision")
             return
         if refused is not None and task_id is not None:
             await cases.record_refusal(
@@ -143,26 +153,30 @@ class StatusCollector:
                 via="amqp",
                 now=self._clock.now(),
             )
-        await message.ack()
+        await settle(message.ack(), "ack a decision")
 
     async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:
         """Park a message that can never succeed, with the reason, and let the queue go on."""
-        assert self._channel is not None
+        if self._channel is None or self._channel.is_closed:
+            return  # the connection is being replaced; the broker hands the message out again
         log.warning("dead-lettering status message %s: %s", message.message_id, error[:300])
         dlx = await self._channel.get_exchange(
             self._ctx.topology.dead_letter_exchange, ensure=False
         )
-        await dlx.publish(
-            persistent_message(
-                message.body,
-                message_id=message.message_id or "",
-                correlation_id=message.correlation_id or "",
-                message_type=message.type or "",
-                headers={
-                    "x-error": error[:2000],
-                    "x-source-queue": self._ctx.topology.status_queue,
-                },
-            ),
-            routing_key=STATUS_ROUTING_KEY,
-        )
-        await message.ack()
+        try:
+            await dlx.publish(
+                persistent_message(
+                    message.body,
+                    message_id=message.message_id or "",
+                    correlation_id=message.correlation_id or "",
+                    message_type=message.type or "",
+                    headers={
+                        "x-error": error[:2000],
+                        "x-source-queue": self._ctx.topology.status_queue,
+                    },
+                ),
+                routing_key=STATUS_ROUTING_KEY,
+            )
+        except NETWORK_ERRORS:
+            return  # not parked and not acked: it comes back after the reconnect
+        await settle(message.ack(), "ack a dead-lettered status message")

@@ -3,6 +3,11 @@
 The consumer's rule is the one the gateway expects of any real body: record first, then
 answer, then ack. An ack sent before the record is on disk could lose the task in a crash;
 an ack sent before the owed report is confirmed could leave the gateway waiting forever.
+
+The store and the scheduler live as long as the body; the channels live as long as one
+broker connection and are opened again on every new one (`BodyLink.add`), so a broker
+restart costs the body nothing but a pause: unconfirmed reports wait in the store and go
+out again, redelivered tasks are recognised in the journal.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from contracts.amqp import Topology
 from contracts.messages import TaskAssignedEnvelope
 from mocks.agencies.admin_api import AgenciesAdmin, BodyFault, BodyFaultKind
-from mocks.agencies.broker import ensure_topology
+from mocks.agencies.broker import BodyLink, topology_set_up
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.inbound import Unreadable, parse
 from mocks.agencies.message_gate import MessageGate
@@ -55,7 +60,7 @@ class MockAgency:
         self,
         code: str,
         *,
-        connection: AbstractConnection,
+        link: BodyLink,
         topology: Topology,
         state_dir: Path,
         behaviour: AgencyBehaviour,
@@ -65,7 +70,7 @@ class MockAgency:
         self.code = code
         self._admin = admin
         self.state_path = database_path(state_dir, code)
-        self._connection = connection
+        self._link = link
         self._topology = topology
         self._plan = WorkPlan(behaviour, code)
         self._prefetch = prefetch
@@ -89,38 +94,54 @@ class MockAgency:
             raise
 
     async def _start(self) -> None:
-        await ensure_topology(self._connection, self._topology, self.code)
         now = self._admin.now if self._admin is not None else time.time
         self._store = await AgencyStore.open(self.state_path, self._plan, now=now)
-
-        publish_channel = await self._connection.channel(
-            publisher_confirms=True, on_return_raises=True
+        self._reporter = Reporter(None, self._store, self.code, broker_up=lambda: self._link.up)
+        self._scheduler = Scheduler(
+            self._store, self._reporter, self.code, now=now, ready=lambda: self._link.up
         )
-        self._channels.append(publish_channel)
-        status = await publish_channel.get_exchange(self._topology.status_exchange, ensure=False)
-        self._reporter = Reporter(status, self._store, self.code)
-        self._scheduler = Scheduler(self._store, self._reporter, self.code, now=now)
         if self._admin is not None:
             self._admin.on_clock_change(self._scheduler)
+        # The topology and the publishing channel first, so that recovering the
+        # unconfirmed reports below can already send them.
+        await self._link.add(self._set_up_publishing)
         await self._scheduler.recover()
         self._scheduler_task = asyncio.create_task(
             self._scheduler.run(), name=f"mock-agency-{self.code}-scheduler"
         )
+        await self._link.add(self._set_up_consuming)
 
-        consume_channel = await self._connection.channel()
-        self._channels.append(consume_channel)
-        await consume_channel.set_qos(prefetch_count=self._prefetch)
-        self._queue = await consume_channel.get_queue(
-            self._topology.agency_queue(self.code), ensure=False
-        )
+    async def _set_up_publishing(self, connection: AbstractConnection) -> None:
+        await topology_set_up(self._topology, (self.code,))(connection)
+        await self._close_channels()
+        channel = await self._link.channel(connection, confirms=True, returns=True)
+        self._channels.append(channel)
+        status = await channel.get_exchange(self._topology.status_exchange, ensure=False)
+        if self._reporter is not None:
+            self._reporter.exchange = status
+
+    async def _set_up_consuming(self, connection: AbstractConnection) -> None:
+        channel = await self._link.channel(connection, confirms=False)
+        self._channels.append(channel)
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await channel.get_queue(self._topology.agency_queue(self.code), ensure=False)
         self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+        if self._scheduler is not None:
+            self._scheduler.wake()  # reports that failed while the broker was away
         log.info("%s: consuming %s", self.code, self._queue.name)
+
+    async def _close_channels(self) -> None:
+        channels, self._channels = self._channels, []
+        for channel in reversed(channels):
+            await self._link.close_channel(channel)
 
     async def stop(self) -> None:
         """Stop taking messages, let the ones in hand finish, then stop the clock.
 
         Work that is scheduled but not yet due stays in the store for the next start.
         """
+        self._link.remove(self._set_up_consuming)
+        self._link.remove(self._set_up_publishing)
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(*CONNECTION_EXCEPTIONS):
                 await self._queue.cancel(self._consumer_tag)
@@ -134,10 +155,7 @@ class MockAgency:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scheduler_task
             self._scheduler_task = None
-        for channel in reversed(self._channels):
-            with contextlib.suppress(*CONNECTION_EXCEPTIONS):
-                await channel.close()
-        self._channels.clear()
+        await self._close_channels()
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -151,7 +169,8 @@ class MockAgency:
         try:
             await self._handle(message)
         except Exception:
-            log.exception("%s: failed to handle message %s", self.code, message.message_id)
+            if self._link.up:
+                log.exception("%s: failed to handle message %s", self.code, message.message_id)
             await asyncio.sleep(_RETRY_PAUSE)
             await _settle(message.nack(requeue=True))
         finally:
@@ -229,4 +248,4 @@ async def _settle(outcome: Awaitable[None]) -> None:
     try:
         await outcome
     except CONNECTION_EXCEPTIONS as exc:
-        log.warning("could not settle a message, the broker will redeliver it: %r", exc)
+        log.debug("could not settle a message, the broker will redeliver it: %r", exc)

@@ -37,7 +37,11 @@ def run(
         typer.Option(help="Comma-separated agency codes; default: the first four bodies."),
     ] = None,
     amqp_url: Annotated[
-        str, typer.Option(envvar="GATEWAY_AMQP_URL", help="RabbitMQ URL.")
+        str,
+        typer.Option(
+            envvar="GATEWAY_AMQP_URL",
+            help="RabbitMQ URL, or a cluster's nodes separated by commas.",
+        ),
     ] = "amqp://guest:guest@127.0.0.1:5672/",
     prefix: Annotated[
         str, typer.Option(envvar="GATEWAY_AMQP_PREFIX", help="Exchange and queue name prefix.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractExchange
 
 from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
 from contracts.messages import MessageType, StatusEnvelope, StatusReport
+from mocks.agencies.broker import BrokerAway
 from mocks.agencies.store import AgencyStore, PlannedReport
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,25 @@ def render(report: PlannedReport, agency: str) -> StatusEnvelope:
 
 
 class Reporter:
-    def __init__(self, exchange: AbstractExchange, store: AgencyStore, agency: str) -> None:
-        self._exchange = exchange
+    """Publishes on the status exchange of the current connection (`exchange` is swapped
+    on every reconnect, None while the broker is away)."""
+
+    def __init__(
+        self,
+        exchange: AbstractExchange | None,
+        store: AgencyStore,
+        agency: str,
+        *,
+        broker_up: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.exchange = exchange
         self._store = store
         self._agency = agency
+        self._broker_up = broker_up
+
+    def _level(self) -> int:
+        # While the broker is away every send fails; the link has said so once already.
+        return logging.WARNING if self._broker_up() else logging.DEBUG
 
     async def deliver_in_order(self, reports: Sequence[PlannedReport]) -> bool:
         """Send reports one after another, stopping at the first failure so that a later
@@ -55,7 +71,9 @@ class Reporter:
                 await self._publish(report)
                 confirmed.append(report.message_id)
         except Exception as exc:  # any failure means "send it again later"
-            log.warning("%s: status report not confirmed, will resend: %r", self._agency, exc)
+            log.log(
+                self._level(), "%s: status report not confirmed, will resend: %r", self._agency, exc
+            )
         await self._store.mark_published(confirmed)
         return len(confirmed) == len(reports)
 
@@ -68,7 +86,8 @@ class Reporter:
         confirmed = [r.message_id for r, res in zip(reports, results, strict=True) if res is None]
         failures = [res for res in results if isinstance(res, BaseException)]
         if failures:
-            log.warning(
+            log.log(
+                self._level(),
                 "%s: %d status report(s) not confirmed, will resend: %r",
                 self._agency,
                 len(failures),
@@ -78,6 +97,9 @@ class Reporter:
         return not failures
 
     async def _publish(self, report: PlannedReport) -> None:
+        exchange = self.exchange
+        if exchange is None or not self._broker_up():
+            raise BrokerAway("not connected to RabbitMQ")
         body = render(report, self._agency).model_dump_json().encode()
         message = persistent_message(
             body,
@@ -85,5 +107,5 @@ class Reporter:
             correlation_id=report.plan_id,
             message_type=MessageType.task_status.value,
         )
-        await self._exchange.publish(message, routing_key=STATUS_ROUTING_KEY, mandatory=True)
+        await exchange.publish(message, routing_key=STATUS_ROUTING_KEY, mandatory=True, timeout=30)
         log.debug("%s: reported %s on task %s", self._agency, report.status, report.task_id)

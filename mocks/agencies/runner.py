@@ -1,7 +1,9 @@
 """Running several simulated bodies in one process, as the demo and the benchmarks do.
 
 One connection carries them all: the mocks are cheap, and one connection per body would
-only multiply the reconnection noise when the broker restarts.
+only multiply the reconnection noise when the broker restarts. `amqp_url` may list a
+cluster's nodes separated by commas; the bodies follow the connection to whichever
+answers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from contracts.amqp import Topology, agency_codes
 from mocks.agencies.admin_api import AgenciesAdmin, serve_admin
 from mocks.agencies.agency import MockAgency
-from mocks.agencies.broker import connect_with_retry, describe
+from mocks.agencies.broker import BodyLink, describe
 from mocks.agencies.config import AgencyBehaviour
 
 __all__ = ["MockAgency", "run_agencies"]
@@ -51,8 +53,8 @@ async def run_agencies(
     if not codes:
         raise ValueError("no agencies to run")
     stop = stop if stop is not None else asyncio.Event()
-    connection = await connect_with_retry(amqp_url, give_up_after=connect_timeout, stop=stop)
-    if connection is None:
+    link = BodyLink(amqp_url)
+    if not await link.start(give_up_after=connect_timeout, stop=stop):
         return
     topology = Topology(prefix, agency_codes(codes), delivery_limit)
     if admin is None and admin_port:
@@ -65,7 +67,7 @@ async def run_agencies(
         for code in topology.agencies:
             agency = MockAgency(
                 code,
-                connection=connection,
+                link=link,
                 topology=topology,
                 state_dir=state_dir,
                 behaviour=behaviour,
@@ -96,5 +98,5 @@ async def run_agencies(
         await serving.aclose()
         for agency in reversed(started):
             await agency.stop()
-        await connection.close()
+        await link.close()
         log.info("mock agencies stopped")

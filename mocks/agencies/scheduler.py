@@ -34,6 +34,7 @@ class Scheduler:
         idle_seconds: float = 1.0,
         resend_after: float = 5.0,
         now: Callable[[], float] = time.time,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
         self._reporter = reporter
@@ -44,6 +45,9 @@ class Scheduler:
         # publishing it); re-sending it would only make a harmless duplicate.
         self._resend_after = resend_after
         self._now = now
+        # While the broker is away nothing is claimed or re-sent: the steps stay due in
+        # the store and go out when the consumer is back (which wakes the loop).
+        self._ready = ready
         self._wake = asyncio.Event()
         self._last_resend = 0.0
 
@@ -62,6 +66,10 @@ class Scheduler:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            if not self._ready():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle)
+                continue
             try:
                 if await self._tick():
                     continue

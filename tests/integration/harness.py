@@ -27,11 +27,13 @@ from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
 from gateway.auth import ClientKind
+from gateway.broker.connection import BrokerLink, amqp_urls
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
 from gateway.ids import new_uuid
+from gateway.runtime import declare_topology
 from gateway.services.clients import add_client
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
@@ -91,7 +93,10 @@ class Harness:
     http: httpx.AsyncClient
     relay: OutboxRelay
     centre: str
+    link: BrokerLink
     keys: dict[str, str] = field(default_factory=dict)
+    delete_topology: bool = True
+    """Whether stopping deletes the test's exchanges and queues."""
 
     @property
     def topology(self) -> Topology:
@@ -200,15 +205,26 @@ async def start_harness(
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
     ctx = Context(default_calendar(), agencies, topology, trust=trust)
     clock = ManualClock(datetime.now(UTC))
-    connection = await aio_pika.connect_robust(amqp_url)
+    # The gateway's parts share a BrokerLink, as in `gateway serve`; it declares the
+    # topology first, so on a cluster the queues' leaders sit on its (first) node. The
+    # test's own connection (acting as the bodies) is aio-pika's robust one, to the last
+    # node of the list, which the cluster test keeps alive.
+    link = BrokerLink(amqp_url, name="gateway-test", retry_seconds=0.2, max_retry_seconds=1.0)
+    await link.attach(declare_topology(topology))
+    await link.start(wait_seconds=10)
+    connection = await aio_pika.connect_robust(amqp_urls(amqp_url)[-1])
     channel = await connection.channel()
     await topology.declare(channel)
-    relay = OutboxRelay(engine, connection, clock, poll_seconds=0.1)
-    collector = StatusCollector(engine, connection, ctx, clock)
-    dead = DeadLetterRecorder(engine, connection, ctx, clock)
+    relay = OutboxRelay(engine, link, clock, poll_seconds=0.1)
+    collector = StatusCollector(engine, link, ctx, clock)
+    dead = DeadLetterRecorder(engine, link, ctx, clock)
     await collector.start()
     await dead.start()
     relay_task = asyncio.create_task(relay.run())
+
+    async def broker_ready() -> bool:
+        return link.up
+
     state = AppState(
         settings=settings,
         engine=engine,
@@ -217,11 +233,13 @@ async def start_harness(
         on_outbox_write=relay.wake,
         registry=registry,
         family_card=family_card,
+        broker_ready=broker_ready,
+        broker_status=link.status,
     )
     http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(state)), base_url="http://gw"
     )
-    harness = Harness(engine, ctx, clock, connection, channel, http, relay, centre)
+    harness = Harness(engine, ctx, clock, connection, channel, http, relay, centre, link)
     harness.keys["centre"] = await harness.add_key(ClientKind.centre, centre)
     harness.keys["admin"] = await harness.add_key(ClientKind.admin, None)
     for code in AGENCIES:
@@ -232,8 +250,11 @@ async def start_harness(
         await asyncio.gather(relay_task, return_exceptions=True)
         await collector.stop()
         await dead.stop()
+        await relay.stop()
+        await link.close()
         await http.aclose()
-        await topology.delete(channel)
+        if harness.delete_topology:
+            await topology.delete(channel)
         await connection.close()
 
     return harness, stop
