@@ -17,7 +17,7 @@ never send. This module fixes that in two layers:
   built, from what FastAPI knows of the route: 401 wherever a credential is required
   (the operation has `security`); 422 wherever there is a parameter or a body to
   validate; 400 and 413 wherever there is a body to read (`BodyLimitMiddleware` and the
-  JSON reader). FastAPI's default 422 is replaced by ours wherever it slipped in, and its
+  JSON reader); 503 on every write under /api/ (back-pressure, `back_pressure.py`). FastAPI's default 422 is replaced by ours wherever it slipped in, and its
   `HTTPValidationError` schemas are dropped.
 
 A route added later needs only ``responses=problem_responses(...)`` for its own
@@ -201,7 +201,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas.update(_component_schemas())
-    for item in document.get("paths", {}).values():
+    for path, item in document.get("paths", {}).items():
         for method in _METHODS:
             operation = item.get(method)
             if operation is None:
@@ -216,6 +216,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 edges += [400, 413, 422]
             if operation.get("parameters"):
                 edges.append(422)
+            if method != "get" and path.startswith("/api/"):
+                edges.append(503)  # back-pressure (gateway/api/back_pressure.py)
             for status in edges:
                 responses.setdefault(str(status), problem_response(status))
             operation["responses"] = dict(sorted(responses.items()))
