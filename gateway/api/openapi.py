@@ -17,7 +17,8 @@ never send. This module fixes that in two layers:
   built, from what FastAPI knows of the route: 401 wherever a credential is required
   (the operation has `security`); 422 wherever there is a parameter or a body to
   validate; 400 and 413 wherever there is a body to read (`BodyLimitMiddleware` and the
-  JSON reader); 503 on every write under /api/ (back-pressure, `back_pressure.py`). FastAPI's default 422 is replaced by ours wherever it slipped in, and its
+  JSON reader); 503 on every write under /api/ (back-pressure, `back_pressure.py`).
+  FastAPI's default 422 is replaced by ours wherever it slipped in, and its
   `HTTPValidationError` schemas are dropped.
 
 A route added later needs only ``responses=problem_responses(...)`` for its own

@@ -210,7 +210,7 @@ def test_a_route_added_later_documents_itself_through_the_helper() -> None:
     app.include_router(router)
     document = app.openapi()
     thing = document["paths"]["/api/v1/things/{thing_id}"]["post"]["responses"]
-    assert sorted(thing) == ["200", "400", "401", "404", "409", "413", "422"]
+    assert sorted(thing) == ["200", "400", "401", "404", "409", "413", "422", "503"]
     assert thing["404"]["content"][PROBLEM]["schema"]["allOf"][1] == {
         "properties": {"status": {"const": 404}}
     }
