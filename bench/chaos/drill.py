@@ -110,7 +110,7 @@ async def run_drill(config: DrillConfig, progress: Progress) -> DrillResult:
         .set(drivername="postgresql+asyncpg", database=database)
         .render_as_string(hide_password=False)
     )
-    agencies = load_agencies().enabled_codes()
+    agencies = load_agencies().enabled_codes("ipr")
     if config.down_agency not in agencies:
         raise DrillError(f"{config.down_agency} is not an enabled body: {', '.join(agencies)}")
     system = ChaosSystem(

@@ -127,7 +127,7 @@ async def test_every_message_of_a_run_matches_the_asyncapi_document(system: Syst
 
         admin = free_port()
         system.start(
-            "mocks", "mocks", "agencies", "run", "--work-seconds", "0.05",
+            "mocks", "mocks", "agencies", "run", "--work-seconds", "0.05", "--rework-rate", "1",
             "--state-dir", str(system.mock_state), "--admin-port", str(admin),
             GATEWAY_DELIVERY_LIMIT=DELIVERY_LIMIT,
         )  # fmt: skip
