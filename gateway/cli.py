@@ -405,13 +405,14 @@ def mocks_agencies(ctx: typer.Context) -> None:
     """The mock state bodies' systems over AMQP: `python -m mocks.agencies` (see its --help).
 
     Run as a separate program, never imported: a mock is another organisation's system
-    and shares only `contracts/` with the gateway.
+    and shares only `contracts/` with the gateway. The process becomes the mock (exec), so
+    a signal sent to it (Ctrl-C, a supervisor's SIGTERM or SIGKILL) reaches the mock
+    itself and never leaves an orphan consuming the bodies' queues.
     """
-    import subprocess
+    import os
     import sys
 
-    code = subprocess.call([sys.executable, "-m", "mocks.agencies", *ctx.args])
-    raise typer.Exit(code)
+    os.execv(sys.executable, [sys.executable, "-m", "mocks.agencies", *ctx.args])
 
 
 def _mount_reports() -> None:
