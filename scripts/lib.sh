@@ -36,8 +36,23 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+amqp_answers() { # the broker speaks AMQP, not only accepts TCP (a wedged node does the latter)
+  [ -x "$VENV/bin/python" ] || return 0
+  timeout 30 "$VENV/bin/python" -c "import asyncio, aio_pika
+async def m():
+    c = await aio_pika.connect('amqp://guest:guest@127.0.0.1:5672/', timeout=20)
+    await c.close()
+asyncio.run(m())" >/dev/null 2>&1
+}
+
 ensure_rabbitmq() {
-  port_open 127.0.0.1 5672 && return 0
+  if port_open 127.0.0.1 5672; then
+    amqp_answers && return 0
+    is_root || die "RabbitMQ on 127.0.0.1:5672 accepts connections but does not answer AMQP; restart it (sudo rabbitmqctl stop; sudo rabbitmq-server -detached)"
+    say "RabbitMQ does not answer AMQP: restarting it"
+    timeout 30 rabbitmqctl stop >/dev/null 2>&1 || pkill -9 -u rabbitmq beam.smp || true
+    sleep 3
+  fi
   if ! command -v rabbitmq-server >/dev/null; then
     apt_install rabbitmq-server || die "RabbitMQ is not running on 127.0.0.1:5672 and is not installed.
   Install it (Debian/Ubuntu: sudo apt-get install rabbitmq-server), start it (sudo rabbitmq-server -detached),
