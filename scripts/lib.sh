@@ -47,7 +47,9 @@ asyncio.run(m())" >/dev/null 2>&1
 
 ensure_rabbitmq() {
   if port_open 127.0.0.1 5672; then
-    amqp_answers && return 0
+    local try
+    # A node recovering many quorum queues accepts TCP long before it answers: wait.
+    for try in 1 2 3 4 5 6 7 8 9 10; do amqp_answers && return 0; done
     is_root || die "RabbitMQ on 127.0.0.1:5672 accepts connections but does not answer AMQP; restart it (sudo rabbitmqctl stop; sudo rabbitmq-server -detached)"
     say "RabbitMQ does not answer AMQP: restarting it"
     timeout 30 rabbitmqctl stop >/dev/null 2>&1 || pkill -9 -u rabbitmq beam.smp || true
