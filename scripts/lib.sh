@@ -65,6 +65,9 @@ ensure_rabbitmq() {
   else sudo -n rabbitmq-server -detached >/dev/null 2>&1 || die "RabbitMQ is installed but stopped, and starting it needs root: run 'sudo rabbitmq-server -detached', then run this again."
   fi
   wait_port 127.0.0.1 5672 90 || die "RabbitMQ did not open 127.0.0.1:5672 within 90 s; see /var/log/rabbitmq/"
+  local try
+  for try in 1 2 3 4 5 6 7 8 9 10; do amqp_answers && return 0; done
+  die "RabbitMQ opened 127.0.0.1:5672 but does not answer AMQP after five minutes; see /var/log/rabbitmq/"
 }
 
 pg_cluster_start() {

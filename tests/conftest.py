@@ -22,6 +22,15 @@ from bench.chaos.nodes import Node, Nodes
 from gateway.store.engine import open_engine
 from gateway.store.migrate import upgrade
 from gateway.store.tables import metadata
+from tests import broker_sweep
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    print(f"\n{broker_sweep.sweep(AMQP_URL)}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    print(f"\n{broker_sweep.sweep(AMQP_URL)}")
+
 
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 AMQP_URL = os.environ.get("GATEWAY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
