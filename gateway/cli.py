@@ -434,6 +434,15 @@ def _mount_staff() -> None:
 _mount_staff()
 
 
+def _mount_incidents() -> None:
+    from gateway.incidents_cli import incidents_app
+
+    app.add_typer(incidents_app, name="incidents")
+
+
+_mount_incidents()
+
+
 def main() -> None:
     app()
 

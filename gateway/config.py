@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    metrics_port: int | None = None
+    """Where a `gateway serve` without the API serves `/metrics` (GATEWAY_METRICS_PORT);
+    a process with the API serves it on the API's port. Unset: a worker has no endpoint."""
     max_body_bytes: int = 256 * 1024
     agencies_file: Path | None = None
 

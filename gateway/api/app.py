@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from gateway import metrics
 from gateway.api import back_pressure, docs, openapi, problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
+from gateway.api.routes_incidents import router as incidents_router
+from gateway.api.routes_metrics import router as metrics_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
 from gateway.web.case_pages import router as case_pages_router
@@ -35,8 +38,11 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(routes_registry.router)
     app.include_router(cases_router)
+    app.include_router(incidents_router)
+    app.include_router(metrics_router)
     install_web(app)
     app.include_router(case_pages_router)
     back_pressure.install(app, state)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
+    app.add_middleware(metrics.HttpMetrics)
     return app

@@ -210,6 +210,8 @@ incidents = Table(
     Column("error", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(200)),
+    Column("resolution", Text),
 )
 
 
