@@ -20,7 +20,7 @@ import uvicorn
 
 from contracts.amqp import Topology
 from contracts.clock import Clock, SystemClock
-from gateway import deadline_watcher, metrics, outside_systems
+from gateway import deadline_watcher, metrics, outside_systems, tracing
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
@@ -92,6 +92,7 @@ async def serve(
 ) -> None:
     clock = clock or _clock(settings)
     stop = stop or asyncio.Event()
+    traces = tracing.configure(settings)
     if is_sqlite(settings.database_url):
         # aiosqlite runs each statement on its own thread and hands the result back to
         # the event loop; with the default 5 ms GIL switch interval each of those hand-offs
@@ -206,6 +207,8 @@ async def serve(
             await registry.aclose()
         if card is not None:
             await card.aclose()
+        if traces is not None:
+            traces.shutdown()  # flush what the exporter still holds
         log.info("gateway stopped")
 
 

@@ -162,6 +162,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("lease_until", UtcDateTime),
+    Column("trace_context", Text),
     Index("ix_outbox_pending", "published_at", "id"),
 )
 
