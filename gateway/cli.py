@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -43,8 +44,8 @@ def serve(
     """Run one gateway process with the chosen parts."""
     from gateway.runtime import serve as run
 
-    configure_logging()
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     if host:
         settings.api_host = host
     if port:
@@ -125,8 +126,8 @@ def up(
     from gateway.store.engine import open_engine
     from gateway.store.migrate import upgrade
 
-    configure_logging()
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     api_url = f"http://{settings.api_host}:{settings.api_port}"
 
     async def prepare() -> None:
@@ -239,6 +240,41 @@ def db_upgrade() -> None:
 
     asyncio.run(run())
     typer.echo("store is at the current schema")
+
+
+@db_app.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="The new file to write the copy to.")],
+) -> None:
+    """Copy the SQLite store while the gateway runs (SQLite's online backup API)."""
+    from gateway.store.backup import BackupError, backup
+
+    try:
+        summary = backup(Settings().database_url, target)
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    rows = sum(summary.tables.values())
+    typer.echo(f"backed up to {target}: schema {summary.schema_version}, {rows} rows")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup_file: Annotated[Path, typer.Argument(help="A file made by `gateway db backup`.")],
+) -> None:
+    """Replace the SQLite store with a backup (stop the gateway first); the current store is
+    kept beside it."""
+    from gateway.store.backup import BackupError, restore
+
+    try:
+        summary, kept = restore(Settings().database_url, backup_file)
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    rows = sum(summary.tables.values())
+    typer.echo(f"restored {backup_file}: schema {summary.schema_version}, {rows} rows")
+    if kept is not None:
+        typer.echo(f"the previous store is kept at {kept}")
 
 
 @clients_app.command("add")
@@ -432,6 +468,15 @@ def _mount_staff() -> None:
 
 
 _mount_staff()
+
+
+def _mount_incidents() -> None:
+    from gateway.incidents_cli import incidents_app
+
+    app.add_typer(incidents_app, name="incidents")
+
+
+_mount_incidents()
 
 
 def main() -> None:

@@ -28,6 +28,17 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    log_format: str = "text"
+    """`text` for people (default) or `json`, one object a line, for a log shipper
+    (GATEWAY_LOG_FORMAT)."""
+    log_level: str = "INFO"
+    traces: str = "off"
+    """Where OpenTelemetry spans go: `off` (default), `console`, or `otlp` (to
+    GATEWAY_OTLP_ENDPOINT, or OpenTelemetry's own OTEL_EXPORTER_OTLP_* settings)."""
+    otlp_endpoint: str | None = None
+    metrics_port: int | None = None
+    """Where a `gateway serve` without the API serves `/metrics` (GATEWAY_METRICS_PORT);
+    a process with the API serves it on the API's port. Unset: a worker has no endpoint."""
     max_body_bytes: int = 256 * 1024
     agencies_file: Path | None = None
 

@@ -15,17 +15,19 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+import prometheus_client
 import uvicorn
 
 from contracts.amqp import Topology
 from contracts.clock import Clock, SystemClock
-from gateway import deadline_watcher, outside_systems
+from gateway import deadline_watcher, metrics, outside_systems, tracing
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
 from gateway.broker.backlog import BacklogMonitor
 from gateway.broker.connection import BrokerLink
 from gateway.broker.dead_letters import DeadLetterRecorder
+from gateway.broker.depths import queue_depths
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
@@ -90,6 +92,7 @@ async def serve(
 ) -> None:
     clock = clock or _clock(settings)
     stop = stop or asyncio.Event()
+    traces = tracing.configure(settings)
     if is_sqlite(settings.database_url):
         # aiosqlite runs each statement on its own thread and hands the result back to
         # the event loop; with the default 5 ms GIL switch interval each of those hand-offs
@@ -156,6 +159,15 @@ async def serve(
         registry=registry,
         family_card=card,
     )
+    async def dead_queue_depths() -> dict[str, int] | None:
+        return await queue_depths(link.connection, ctx.topology.dead_queues())
+
+    state.dead_queue_depths = dead_queue_depths
+    if "api" not in components and settings.metrics_port:
+        # A worker without the API still has counters worth scraping.
+        prometheus_client.start_http_server(
+            settings.metrics_port, addr=settings.api_host, registry=metrics.REGISTRY
+        )
     running = [asyncio.create_task(worker()) for worker in workers]
     log.info("gateway running: %s", ", ".join(sorted(components)))
     try:
@@ -195,6 +207,8 @@ async def serve(
             await registry.aclose()
         if card is not None:
             await card.aclose()
+        if traces is not None:
+            traces.shutdown()  # flush what the exporter still holds
         log.info("gateway stopped")
 
 

@@ -40,6 +40,8 @@ class AppState:
     """The outbox's latest size and age, for `/ready` and back-pressure."""
     registry: RegistryGateway | None = None
     family_card: FamilyCardLookup | None = None
+    dead_queue_depths: Callable[[], Awaitable[dict[str, int] | None]] | None = None
+    """For `/metrics`: messages waiting in each dead queue; None when not known."""
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
     async def caller_for(self, api_key: str) -> Caller | None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway import tracing
 from gateway.store.tables import outbox
 
 
@@ -42,4 +43,5 @@ def message_row(
         body=envelope.model_dump_json(),
         created_at=now,
         attempts=0,
+        trace_context=tracing.carrier(),
     )

@@ -162,6 +162,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("lease_until", UtcDateTime),
+    Column("trace_context", Text),
     Index("ix_outbox_pending", "published_at", "id"),
 )
 
@@ -210,6 +211,8 @@ incidents = Table(
     Column("error", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(200)),
+    Column("resolution", Text),
 )
 
 
