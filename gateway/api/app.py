@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from gateway.api import back_pressure, docs, openapi, problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
+from gateway.api.routes_adaptation import router as adaptation_router
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
 from gateway.api.routes_plans import router as plans_router
@@ -35,8 +36,18 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(routes_registry.router)
     app.include_router(cases_router)
+    app.include_router(adaptation_router)
     install_web(app)
     app.include_router(case_pages_router)
     back_pressure.install(app, state)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
+    settings = state.settings
+    media_bytes = 4 * max(settings.media_photo_max_bytes, settings.media_video_max_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=state.settings.max_body_bytes,
+        # Work reports carry photos and videos (order 170 p.36); each file's own limit is
+        # checked, and named, by the route.
+        wider={"/reports": max(media_bytes, state.settings.max_body_bytes)},
+        wider_prefix="/api/v1/kandas/adaptations/",
+    )
     return app
