@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +41,7 @@ from gateway.media.store import LocalMediaStore
 from gateway.services import http_outbox, kandas_delivery, kandas_monitoring, kandas_worker
 from gateway.services.clients import add_client
 from gateway.services.context import Context
+from gateway.services.staff import StaffRole, add_staff
 from gateway.store.tables import (
     deadlines,
     events,
@@ -59,6 +61,8 @@ QUOTA = date(2026, 11, 20)
 JPEG = b"\xff\xd8\xff\xe0" + b"\x10" * 600
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x20" * 600
 PUBLIC = "http://gateway.test"
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def iin(serial: int, born: date = date(1985, 4, 12)) -> str:
@@ -710,3 +714,82 @@ async def test_quality_scores_show_the_acts_band_inconsistency_and_follow_the_co
     ).json()
     assert page["inconsistencies"] == []
     assert [b["max"] for b in page["bands"]] == [7, 11, 15]
+
+
+async def _staff_browser(w: World, login: str, body: str) -> httpx.AsyncClient:
+    async with w.engine.begin() as conn:
+        await add_staff(
+            conn,
+            login=login,
+            full_name=f"Тестова {login}",
+            centre=body,
+            role=StaffRole.worker,
+            password=PASSWORD,
+            now=w.clock.now(),
+        )
+    client = httpx.AsyncClient(transport=w.http._transport, base_url="http://gw")
+    form = await client.get("/web/login")
+    token = CSRF.search(form.text)
+    assert token
+    signed = await client.post(
+        "/web/login", data={"login": login, "password": PASSWORD, "csrf": token.group(1)}
+    )
+    assert signed.status_code == 303, signed.text
+    return client
+
+
+async def test_pages_show_terms_in_colour_and_the_band_inconsistency_in_both_languages(
+    world: World, tmp_path: Path
+) -> None:
+    w = world
+    case_id, people = await w.case(1000)
+    plan = (await w.approve(case_id)).json()
+    w.kandas.down = True
+    await http_outbox.deliver(w.engine, w.handlers(), w.clock.now())
+    w.clock.advance(timedelta(days=2))
+    await deadline_watcher.scan(w.engine, w.clock.now())
+    assert (
+        await w.report(plan["id"], people[0], 6, date(2026, 12, 1), lat=55.7, lon=37.6)
+    ).status_code == 201
+
+    centre = await _staff_browser(w, "cc-nk-s", "cc_north_kazakhstan")
+    listing = await centre.get("/web/kandas/adaptations")
+    assert listing.status_code == 200
+    assert "edge-breached" in listing.text and "ожидает выгрузки" in listing.text
+    assert people[0] not in listing.text  # IINs masked on the list
+    detail = await centre.get(f"/web/kandas/adaptations/{plan['id']}")
+    assert load_services()[5].name_ru in detail.text
+    assert "геолокация за пределами Казахстана" in detail.text
+    assert "UpstreamUnavailable" in detail.text  # why the upload is late
+    monthly = await centre.get("/web/kandas/monthly?month=2026-12")
+    assert monthly.status_code == 200 and monthly.text.count('<th scope="col">') >= 27
+    xlsx = await centre.get("/web/kandas/monthly/cc_north_kazakhstan/2026-12.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+    evaluator = await _staff_browser(w, "wdc-s", "wdc")
+    await w.http.post(
+        "/api/v1/kandas/quality-evaluations",
+        json={
+            "career_centre": "cc_north_kazakhstan",
+            "quarter": "2026Q4",
+            "scores": {"relevance": 4, "effectiveness": 3, "social_impact": 3},
+        },
+        headers=w.auth("wdc"),
+    )
+    quality = await evaluator.get("/web/kandas/quality")
+    assert 'id="band-inconsistency"' in quality.text
+    assert "Шкала оценок доходит до 25" in quality.text
+    assert "Сумма 10 попадает в два уровня" in quality.text and "два уровня:" in quality.text
+    await evaluator.get("/web/lang/kk?next=/web/kandas/quality")
+    kazakh = await evaluator.get("/web/kandas/quality")
+    assert "Бұйрықтың шкаласы өлшемшарттарға сәйкес келмейді" in kazakh.text
+
+    # Configured bands that fit: no inconsistency box.
+    document = json.loads(kandas_quality.QUALITY_PATH.read_text(encoding="utf-8"))
+    for band, (lo, hi) in zip(document["bands"], [(3, 7), (8, 11), (12, 15)], strict=True):
+        band.update(min=lo, max=hi)
+    path = tmp_path / "fits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    w.settings.kandas_quality_file = path
+    fitted = await evaluator.get("/web/kandas/quality")
+    assert 'id="band-inconsistency"' not in fitted.text and "12–15" in fitted.text
