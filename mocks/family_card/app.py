@@ -145,7 +145,8 @@ def create_app(population: Population, admin: MockAdmin | None = None) -> FastAP
             family = population.family_of(body.member_iin)
             if family is None:
                 raise Refused(
-                    422, "Invalid input",
+                    422,
+                    "Invalid input",
                     [{"field": "member_iin", "reason": "no family in the card for it"}],
                 )
             entry = {
