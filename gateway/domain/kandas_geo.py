@@ -62,3 +62,11 @@ def check(lat: float, lon: float, region: str, far_km: float) -> list[GeoFlag]:
             )
         )
     return flags
+
+
+def region_names(code: str) -> tuple[str, ...]:
+    """How registries write the region of `code` in an address (and the code itself)."""
+    regions = _data()["regions"]
+    assert isinstance(regions, dict)
+    entry = regions.get(code) or {}
+    return tuple(n for n in (code, entry.get("name_ru"), entry.get("name_kk")) if n)

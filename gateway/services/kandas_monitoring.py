@@ -7,6 +7,9 @@ systems and records what each said, or that it did not answer:
 - the Kandas system: the plan's services done (p.44);
 - the digital family card: the family as the card holds it (p.44);
 - the migration police: is each member registered in the settlement region now (p.45)?
+  Only a current registration elsewhere made after the family's inclusion in the quota
+  counts as leaving; the registration from before the move is "not registered in the
+  settlement region yet", a finding for the career centre, not a p.46 case.
 
 A police answer that is missing or malformed is "no answer", never "moved away": only a
 current registration in another region is evidence of leaving. When a member is found
@@ -23,10 +26,11 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.police_migration.residence import same_region
 from contracts.clock import to_almaty
 from contracts.plans import PlanStatus
 from gateway.auth import Caller
-from gateway.domain import kandas_schedule
+from gateway.domain import kandas_geo, kandas_schedule
 from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.ids import new_id
 from gateway.services import kandas_adaptation, timeline
@@ -46,10 +50,45 @@ class CardReader(Protocol):
     async def family(self, iin: str) -> Any: ...
 
 
+class RegistrationLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def registered_from(self) -> date: ...
+
+    def current_on(self, day: date) -> bool: ...
+
+
 class ResidenceChecker(Protocol):
-    async def lives_in_region(
-        self, iin: str, region: str, *, on: date | None = None
-    ) -> bool | None: ...
+    """The migration police's registrations of a person
+    (`adapters.police_migration.PoliceResidenceChecker`)."""
+
+    async def registrations_of(self, iin: str) -> Sequence[RegistrationLike]: ...
+
+
+def residence_answer(
+    registrations: Sequence[RegistrationLike], region: str, quota_date: date, today: date
+) -> str:
+    """p.45 for one person, from what the police hold:
+
+    - `residing`: a current registration in the settlement region;
+    - `registered_elsewhere`: current registrations only elsewhere, one of them made after
+      the family's inclusion in the quota: evidence of moving away (p.46);
+    - `not_registered_in_settlement`: only the registration from before the move, so the
+      person has not registered where they settled: a finding, not evidence of leaving;
+    - `no_current_registration`: the police hold nothing current.
+    """
+    current = [r for r in registrations if r.current_on(today)]
+    if not current:
+        return "no_current_registration"
+    names = kandas_geo.region_names(region)
+    if any(same_region(r.region, name) for r in current for name in names):
+        return "residing"
+    if any(r.registered_from > quota_date for r in current):
+        return "registered_elsewhere"
+    return "not_registered_in_settlement"
 
 
 def _why(error: BaseException) -> str:
@@ -63,7 +102,9 @@ async def gather(
     police: ResidenceChecker | None,
     today: date,
 ) -> tuple[str, dict[str, Any]]:
-    """The facts of one run and its outcome: `residing`, `not_residing` or `no_answer`."""
+    """The facts of one run and its outcome: `residing`, `not_residing` (p.46),
+    `not_registered` (someone has no registration in the settlement region, none newer
+    elsewhere either) or `no_answer`."""
     findings: dict[str, Any] = {"as_of": today.isoformat()}
     if kandas is None or row.kandas_plan_id is None:
         reason = "not configured" if kandas is None else "the plan is not uploaded yet"
@@ -99,18 +140,14 @@ async def gather(
             entry |= {"answer": "no_answer", "reason": "not configured"}
         else:
             try:
-                lives = await police.lives_in_region(member["iin"], row.region, on=today)
+                found = await police.registrations_of(member["iin"])
+                entry["answer"] = residence_answer(found, row.region, row.quota_date, today)
+                entry["registrations"] = [
+                    {"kind": r.kind, "region": r.region, "from": r.registered_from.isoformat()}
+                    for r in found
+                ]
             except Exception as error:  # unavailable, refused or malformed: no answer
-                entry |= {"answer": "no_answer", "reason": _why(error)}
-            else:
-                if lives is True:
-                    entry["answer"] = "residing"
-                elif lives is False:
-                    entry["answer"] = "registered_elsewhere"
-                elif lives is None:
-                    entry["answer"] = "no_current_registration"
-                else:  # anything else is not an answer we understand
-                    entry |= {"answer": "no_answer", "reason": f"malformed: {lives!r}"}
+                entry = {"iin": member["iin"], "answer": "no_answer", "reason": _why(error)}
         residence.append(entry)
     findings["migration_police"] = residence
     answers = {e["answer"] for e in residence}
@@ -118,8 +155,10 @@ async def gather(
         outcome = "not_residing"
     elif "no_answer" in answers or not residence:
         outcome = "no_answer"
-    else:
+    elif answers == {"residing"}:
         outcome = "residing"
+    else:  # someone not (yet) registered where the family settled: a finding to follow up
+        outcome = "not_registered"
     return outcome, findings
 
 

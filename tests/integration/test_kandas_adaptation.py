@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http_discipline import UpstreamUnavailable
+from adapters.police_migration.residence import Registration
 from contracts.amqp import Topology
 from contracts.clock import ManualClock, to_almaty
 from contracts.family_card.adaptation import AdaptationReportIn, AdaptationReportRecorded
@@ -123,12 +124,19 @@ class FakeCard:
         return _Obj(family_id="fam-1", members=[1, 2, 3], as_of="2026-12-01")
 
 
+def registered(region: str, since: date) -> Registration:
+    return Registration("permanent", region, "—", since, None)
+
+
+SETTLED = [registered("Северо-Казахстанская область", date(2026, 11, 25))]
+
+
 @dataclass
 class FakePolice:
     answers: dict[str, Any] = field(default_factory=dict)
-    default: Any = True
+    default: Any = field(default_factory=lambda: SETTLED)
 
-    async def lives_in_region(self, iin: str, region: str, *, on: date | None = None) -> Any:
+    async def registrations_of(self, iin: str) -> Any:
         answer = self.answers.get(iin, self.default)
         if isinstance(answer, Exception):
             raise answer
@@ -617,8 +625,16 @@ async def test_a_missing_police_answer_is_no_answer_and_registration_elsewhere_o
     assert answers == {people[0]: "residing", people[1]: "no_answer", people[2]: "no_answer"}
     assert run.findings["kandas"]["answer"] == "no_answer"  # the plan was never uploaded
 
-    # A member registered in another region: a p.46 case for a person to decide.
-    w.police.answers = {people[1]: False}
+    # Still only the registration from before the move: a finding, not "moved away".
+    w.police.answers = {people[1]: [registered("Туркестанская область", date(2010, 5, 1))]}
+    before = await w.http.post(
+        f"/api/v1/kandas/adaptations/{plan['id']}/monitoring-runs",
+        headers=w.auth("cc_north_kazakhstan"),
+    )
+    assert before.json()["outcome"] == "not_registered"
+    assert before.json()["support_return_case"] is None
+    # A member registered in another region since the quota: a p.46 case for a person.
+    w.police.answers = {people[1]: [registered("Павлодарская область", date(2027, 1, 10))]}
     made = await w.http.post(
         f"/api/v1/kandas/adaptations/{plan['id']}/monitoring-runs",
         headers=w.auth("cc_north_kazakhstan"),
