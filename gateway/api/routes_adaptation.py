@@ -234,15 +234,18 @@ async def media_file(
     state: State,
     caller: CallerDep,
 ) -> Response:
-    """A work report's photo or video by its content hash (any calling system's key)."""
-    data = await state.media.get(sha256) if state.media else None
+    """A work report's photo or video by its content hash, for the bodies that may read a
+    report carrying it (404 for others: a hash is not a permission)."""
+    async with state.engine.begin() as conn:
+        allowed = await kandas_adaptation.may_read_media(conn, caller, sha256)
+        if allowed:
+            await timeline.record_access(
+                conn, client_id=caller.client_id, action="media_read", at=state.clock.now()
+            )
+    data = await state.media.get(sha256) if state.media and allowed else None
     if data is None:
         raise NotFound("no such media file")
     found = sniff(data)
-    async with state.engine.begin() as conn:
-        await timeline.record_access(
-            conn, client_id=caller.client_id, action="media_read", at=state.clock.now()
-        )
     return Response(data, media_type=found[0] if found else "application/octet-stream")
 
 

@@ -469,5 +469,32 @@ def view(row: Any, reports: list[Any], term: Any, pending: Any, now: datetime) -
             for r in reports
         ],
         "service_count": len(load_services()),
-        "status": PlanStatus.active.value,
+        "status": (
+            PlanStatus.active.value
+            if to_almaty(now).date() <= row.ends_on
+            else PlanStatus.completed.value
+        ),
     }
+
+
+async def may_read_media(conn: AsyncConnection, caller: Caller, sha256: str) -> bool:
+    """A photo of a family is the family's data: only the bodies that may read a report
+    carrying it (its career centre, its local executive body) or an admin."""
+    if caller.kind is ClientKind.admin:
+        return True
+    if caller.kind is not ClientKind.agency or not caller.scope:
+        return False
+    rows = (
+        await conn.execute(
+            select(kandas_work_reports.c.media)
+            .join(
+                kandas_adaptations,
+                kandas_adaptations.c.id == kandas_work_reports.c.adaptation_id,
+            )
+            .where(
+                (kandas_adaptations.c.career_centre == caller.scope)
+                | (kandas_adaptations.c.leb == caller.scope)
+            )
+        )
+    ).scalars()
+    return any(m.get("sha256") == sha256 for media in rows for m in media)

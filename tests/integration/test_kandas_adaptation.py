@@ -437,6 +437,8 @@ async def test_work_reports_check_media_plan_and_place_and_are_relayed(world: Wo
     assert w.card.mirrored[0].service_name_kk == load_services()[5].name_kk
     media = await w.http.get(f"/api/v1/media/{digest}", headers=w.auth("leb_north_kazakhstan"))
     assert media.content == JPEG and media.headers["content-type"] == "image/jpeg"
+    other = await w.http.get(f"/api/v1/media/{digest}", headers=w.auth("cc_turkestan"))
+    assert other.status_code == 404  # knowing the hash is not a permission
     view = (
         await w.http.get(f"/api/v1/kandas/adaptations/{pid}", headers=w.auth("cc_north_kazakhstan"))
     ).json()
