@@ -267,6 +267,9 @@ async def quality_page(request: Request) -> Response:
         rows = await kandas_periods.evaluations(conn)
         terms = await kandas_periods.period_terms(conn, kandas_periods.QUALITY)
     bands = {b.key: b for b in quality.bands}
+    short = {  # "Актуальность: соответствие …" → "Актуальность"
+        c.key: (c.name_kk if lang == "kk" else c.name_ru).split(":")[0] for c in quality.criteria
+    }
     visible = [r for r in rows if kandas_periods.readable_by(caller, state.ctx, r.career_centre)]
     context = {
         "rules": quality,
@@ -279,7 +282,7 @@ async def quality_page(request: Request) -> Response:
             {
                 "centre": agency_name(state.ctx.agencies, r.career_centre, lang),
                 "quarter": r.quarter,
-                "scores": r.scores,
+                "scores": {short.get(k, k): v for k, v in r.scores.items()},
                 "total": r.total,
                 "bands": [
                     (bands[k].name_kk if lang == "kk" else bands[k].name_ru)
