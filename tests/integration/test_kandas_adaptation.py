@@ -186,7 +186,12 @@ class World:
                                 {"iin": people[0], "relation": "applicant"},
                                 {"iin": people[1], "relation": "spouse"},
                                 {"iin": people[2], "relation": "child"},
-                            ]
+                            ],
+                            "facts": [],
+                            "scans_needed": [],
+                            "outcomes": [],
+                            "missing": [],
+                            "fetched_at": "2026-12-02T10:00:00+05:00",
                         },
                     },
                     grounds=[],
@@ -771,6 +776,12 @@ async def test_pages_show_terms_in_colour_and_the_band_inconsistency_in_both_lan
     ).status_code == 201
 
     centre = await _staff_browser(w, "cc-nk-s", "cc_north_kazakhstan")
+    # The application's own case reads on, its timeline naming the adaptation's events.
+    as_case = await w.http.get(f"/api/v1/cases/{case_id}", headers=w.auth("cc_north_kazakhstan"))
+    assert as_case.status_code == 200, as_case.text
+    assert "adaptation_plan_approved" in {e["type"] for e in as_case.json()["timeline"]}
+    case_page = await centre.get(f"/web/cases/{case_id}")
+    assert case_page.status_code == 200 and "План адаптации утверждён (п. 32–34)" in case_page.text
     listing = await centre.get("/web/kandas/adaptations")
     assert listing.status_code == 200
     assert "edge-breached" in listing.text and "ожидает выгрузки" in listing.text
