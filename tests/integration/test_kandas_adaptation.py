@@ -34,6 +34,7 @@ from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
 from gateway.auth import ClientKind
+from gateway.broker.outbox_relay import OutboxRelay
 from gateway.config import Settings
 from gateway.domain import kandas_quality, kandas_schedule
 from gateway.domain.kandas_services import load_services
@@ -822,3 +823,37 @@ async def test_pages_show_terms_in_colour_and_the_band_inconsistency_in_both_lan
     w.settings.kandas_quality_file = path
     fitted = await evaluator.get("/web/kandas/quality")
     assert 'id="band-inconsistency"' not in fitted.text and "12–15" in fitted.text
+
+
+async def test_the_amqp_relay_leaves_rest_deliveries_to_the_adaptation_worker(
+    world: World,
+) -> None:
+    w = world
+    case_id, _ = await w.case(1100)
+    assert (await w.approve(case_id)).status_code == 201
+    async with w.engine.begin() as conn:
+        await conn.execute(
+            outbox.insert().values(
+                message_id=new_id(), exchange="t.tasks", routing_key="health",
+                message_type="task.assigned", plan_id=case_id, task_id=None, body="{}",
+                created_at=w.clock.now(), attempts=0,
+            )
+        )  # fmt: skip
+    relay = OutboxRelay(w.engine, None, w.clock)  # type: ignore[arg-type]  # claims only
+    claimed = await relay._claim()
+    assert [r.exchange for r in claimed] == ["t.tasks"]
+    # The warning comes at three quarters of the upload's working day, then the breach.
+    w.kandas.down = True
+    await http_outbox.deliver(w.engine, w.handlers(), w.clock.now())
+    async with w.engine.connect() as conn:
+        term = (
+            await conn.execute(
+                select(deadlines).where(
+                    deadlines.c.plan_id == case_id, deadlines.c.kind == "upload"
+                )
+            )
+        ).one()
+    assert (
+        await deadline_watcher.scan(w.engine, term.warn_at + timedelta(seconds=1))
+    ).warnings == 1
+    assert (await deadline_watcher.scan(w.engine, term.due_at + timedelta(seconds=1))).breaches == 1
