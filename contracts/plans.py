@@ -119,6 +119,10 @@ class DeadlineKind(StrEnum):
     completion = "completion"
     due_date = "due_date"
     step = "step"  # a chain step's term: the owner's time to decide (order 170 p.8–29)
+    upload = "upload"  # order 170 p.34: the adaptation plan in the Kandas system, 1 wd
+    monthly_report = "monthly_report"  # order 170 p.39: appendix 3 by the 5th
+    evaluation = "evaluation"  # order 170 p.47: quality scores by the 5th
+    conclusion = "conclusion"  # order 170 p.50: conclusion by the 25th
 
 
 class DeadlineState(StrEnum):

@@ -382,13 +382,14 @@ def contracts_export(
 
 
 RUN_HINT = "start the system first with the README's run command (`gateway up`)"
-DEMO_FLOWS = ("ipr", "kandas-application")
+DEMO_FLOWS = ("ipr", "kandas-application", "kandas-adaptation")
 
 
 @app.command()
 def demo(
     flow: str = typer.Argument(
-        "ipr", help="Which flow: ipr (order 192) or kandas-application (order 170)."
+        "ipr",
+        help="Which flow: ipr (order 192), kandas-application or kandas-adaptation (order 170).",
     ),
     api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
     api_key: str | None = typer.Option(
@@ -400,7 +401,9 @@ def demo(
 ) -> None:
     """Run a flow against the running system, live: `gateway demo` submits a sample plan
     and accepts the reports; `gateway demo kandas-application` takes a kandas family's
-    application through the chain until the adaptation plan is drafted."""
+    application through the chain until the adaptation plan is drafted; `gateway demo
+    kandas-adaptation` goes on through the plan's upload, three work reports, the month's
+    appendix 3 report, a monitoring run and a quality evaluation."""
     from gateway.bootstrap import DEMO_CENTRE, read_credentials
 
     if flow not in DEMO_FLOWS:
@@ -428,6 +431,14 @@ def demo(
     except FileNotFoundError:
         typer.echo(f"error: {sample_file} not found: the mock bus writes it; {RUN_HINT}", err=True)
         raise typer.Exit(2) from None
+    if flow == "kandas-adaptation":
+        from gateway.demo_adaptation import EVALUATOR, SETTLEMENT_CENTRE, run_adaptation_demo
+
+        agencies = creds.get("agencies", {})
+        keys = {c: agencies.get(c, "") for c in (CAREER_CENTRE, SETTLEMENT_CENTRE, EVALUATOR)}
+        if api_key:
+            keys[CAREER_CENTRE] = api_key
+        raise typer.Exit(asyncio.run(run_adaptation_demo(api_url, keys, sample, timeout)))
     api_key = api_key or creds["agencies"][CAREER_CENTRE]
     raise typer.Exit(asyncio.run(run_kandas_demo(api_url, api_key, sample, timeout)))
 

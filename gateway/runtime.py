@@ -31,6 +31,7 @@ from gateway.broker.depths import queue_depths
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
+from gateway.media.store import LocalMediaStore
 from gateway.reports.family_card import card_client
 from gateway.services import kandas_followup, kandas_intake
 from gateway.services.context import Context
@@ -44,6 +45,10 @@ from gateway.workdays import default_calendar
 if TYPE_CHECKING:
     from aio_pika.abc import AbstractConnection
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from adapters.family_card import FamilyCardClient
+    from adapters.kandas_ais import KandasClient
+    from adapters.police_migration.residence import PoliceResidenceChecker
 
 log = logging.getLogger("gateway")
 
@@ -136,6 +141,10 @@ async def serve(
     if "watcher" in components:
         workers.append(lambda: _follow_up(engine, registry, card, clock, settings))
         workers.append(lambda: _owed_to_others(engine, clock, settings))
+    kandas = outside_systems.kandas(settings) if {"api", "watcher"} & components else None
+    police = outside_systems.residence(registry, clock)
+    if "watcher" in components:
+        workers.append(_adaptation_worker(settings, engine, ctx, clock, kandas, card, police))
     if "collector" in components:
         await collector.start()
     if "dead-letters" in components:
@@ -158,7 +167,11 @@ async def serve(
         backlog=backlog,
         registry=registry,
         family_card=card,
+        media=LocalMediaStore(settings.media_dir),
+        kandas=kandas,
+        residence=police,
     )
+
     async def dead_queue_depths() -> dict[str, int] | None:
         return await queue_depths(link.connection, ctx.topology.dead_queues())
 
@@ -209,6 +222,8 @@ async def serve(
             await card.aclose()
         if traces is not None:
             traces.shutdown()  # flush what the exporter still holds
+        if kandas is not None:
+            await kandas.aclose()
         log.info("gateway stopped")
 
 
@@ -261,6 +276,27 @@ async def _owed_to_others(engine: AsyncEngine, clock: Clock, settings: Settings)
         for client in (portal, labour):
             if client is not None:
                 await client.aclose()
+
+
+def _adaptation_worker(
+    settings: Settings,
+    engine: AsyncEngine,
+    ctx: Context,
+    clock: Clock,
+    kandas: KandasClient | None,
+    card: FamilyCardClient | None,
+    police: PoliceResidenceChecker | None,
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Order 170 p.34-50: uploads and relays owed to the Kandas system and the family card,
+    monitoring come due, period cases whose period ended."""
+    from gateway.domain import kandas_quality
+    from gateway.services import kandas_delivery, kandas_worker
+
+    rules = kandas_quality.load(settings.kandas_quality_file or kandas_quality.QUALITY_PATH)
+    handlers = kandas_delivery.handlers(engine, kandas, card, settings.public_url)
+    return lambda: kandas_worker.run(
+        engine, ctx, rules, handlers, kandas, card, police, clock, settings.kandas_poll_seconds
+    )
 
 
 def _digest_worker(

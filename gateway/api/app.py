@@ -8,12 +8,14 @@ from gateway import logs, metrics, tracing
 from gateway.api import back_pressure, docs, openapi, problems, routes_registry
 from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
+from gateway.api.routes_adaptation import router as adaptation_router
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
 from gateway.api.routes_incidents import router as incidents_router
 from gateway.api.routes_metrics import router as metrics_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
+from gateway.web.adaptation_pages import router as adaptation_pages_router
 from gateway.web.case_pages import router as case_pages_router
 from gateway.web.routes import install as install_web
 
@@ -49,10 +51,21 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(cases_router)
     app.include_router(incidents_router)
     app.include_router(metrics_router)
+    app.include_router(adaptation_router)
     install_web(app)
     app.include_router(case_pages_router)
+    app.include_router(adaptation_pages_router)
     back_pressure.install(app, state)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
+    settings = state.settings
+    media_bytes = 4 * max(settings.media_photo_max_bytes, settings.media_video_max_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=state.settings.max_body_bytes,
+        # Work reports carry photos and videos (order 170 p.36); each file's own limit is
+        # checked, and named, by the route.
+        wider={"/reports": max(media_bytes, state.settings.max_body_bytes)},
+        wider_prefix="/api/v1/kandas/adaptations/",
+    )
     app.add_middleware(metrics.HttpMetrics)
     tracing.instrument(app)
     return app

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.clock import Clock
 from gateway.auth import Caller
 from gateway.config import Settings
+from gateway.media.store import MediaStore
 from gateway.services.clients import authenticate
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
+from gateway.services.kandas_monitoring import KandasReader, ResidenceChecker
 from gateway.services.registry_lookup import RegistryGateway
 
 if TYPE_CHECKING:
@@ -42,6 +44,12 @@ class AppState:
     family_card: FamilyCardLookup | None = None
     dead_queue_depths: Callable[[], Awaitable[dict[str, int] | None]] | None = None
     """For `/metrics`: messages waiting in each dead queue; None when not known."""
+    media: MediaStore | None = None
+    """Work-report photos and videos (order 170 p.35-37), by content hash."""
+    kandas: KandasReader | None = None
+    """The Kandas system, read by an on-demand monitoring run (p.44)."""
+    residence: ResidenceChecker | None = None
+    """The migration police's registrations, for monitoring (p.45)."""
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
     async def caller_for(self, api_key: str) -> Caller | None:

@@ -1,7 +1,7 @@
 """operations: who resolved an incident and why; the trace context of an outbox message
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
