@@ -70,11 +70,15 @@ async def submit_plan(
     idempotency_key: IdempotencyKey = None,
 ) -> PlanView:
     now = state.clock.now()
+    view: PlanView | None = None
     try:
         async with state.engine.begin() as conn:
             result = await plan_service.submit_plan(
                 conn, state.ctx, submission, caller, idempotency_key=idempotency_key, now=now
             )
+            # Read back in the same transaction: one transaction a submit, not two (on
+            # SQLite each one takes the single writer's lock).
+            view = await queries.read_plan(conn, result.plan_id, caller, now)
     except IntegrityError:
         # Two submits with one key raced; the loser reads the winner's plan.
         if not idempotency_key:
@@ -94,6 +98,8 @@ async def submit_plan(
     else:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/plans/{result.plan_id}"
+    if view is not None:
+        return view
     async with state.engine.begin() as conn:
         return await queries.read_plan(conn, result.plan_id, caller, now)
 
