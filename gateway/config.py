@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     exactly there."""
     fault_marker: Path | None = None
 
+    submit_linger_seconds: float = 0.002
+    """How long a submit waits for concurrent ones to share its transaction (group commit);
+    0: no wait, but submits arriving during a commit still share the next one."""
+
     collector_batch: int = 200
     """Most status messages the collector applies in one transaction."""
     collector_linger_seconds: float = 0.005
