@@ -50,6 +50,24 @@ def main(
         0.5, min=0.05, help="Seconds between polls while waiting; the figures do not depend on it."
     ),
     json_line: bool = typer.Option(False, "--json", help="Also print the figures as a JSON line."),
+    baseline: bool = typer.Option(
+        False,
+        "--baseline",
+        help="First run a bare aio-pika pipeline with the same message pattern through the "
+        "same broker, and print the gateway's throughput as a ratio of it.",
+    ),
+    rate: float | None = typer.Option(
+        None,
+        min=0.1,
+        help="Submit at this fixed rate in TASKS a second (plans at rate / activities), "
+        "open loop, to measure latency at a given load.",
+    ),
+    burst: int | None = typer.Option(
+        None,
+        min=1,
+        help="Submit this many TASKS (whole plans) as fast as the API takes them and report "
+        "the time until all are delivered and all are done. Overrides --plans and --rate.",
+    ),
 ) -> None:
     """Print what was measured and never fail on a slow figure.
 
@@ -65,6 +83,7 @@ def main(
             raise typer.Exit(2) from None
         api_url = api_url or str(creds["api_url"])
         api_key = api_key or str(creds["centres"][DEMO_CENTRE])
+    settings = Settings()
     config = BenchConfig(
         api_url=api_url,
         api_key=api_key,
@@ -74,6 +93,11 @@ def main(
         concurrency=concurrency,
         timeout=timeout,
         poll_seconds=poll_interval,
+        rate=rate,
+        burst=burst,
+        baseline=baseline,
+        amqp_url=settings.amqp_url.split(",")[0],
+        amqp_prefix=settings.amqp_prefix,
     )
     try:
         report = asyncio.run(run_bench(config, _progress))

@@ -17,12 +17,14 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from bench.baseline import BaselineResult, ratio, run_baseline
+from bench.cpu import BODIES, GATEWAY, CpuMeter, ms_per_task
 from contracts.iin import next_valid_iin
 from contracts.plans import PlanView, TaskState
 
@@ -30,6 +32,8 @@ LIST_PAGE = 500  # the list endpoint's maximum page
 HTTP_TIMEOUT_SECONDS = 30.0
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 QUANTILES = (50.0, 95.0, 99.0)
+# The baseline's bodies: as many queues as the gateway's bench deals activities to.
+BASELINE_AGENCIES = ("body_a", "body_b", "body_c", "body_d", "body_e", "body_f")
 
 # A task the bench stops waiting for: the body's word on it is final for this run.
 FINAL_STATES = frozenset(
@@ -60,6 +64,42 @@ class BenchConfig:
     """Seconds from the first submit until the bench stops waiting for `done`s."""
     poll_seconds: float = 0.5
     retries: int = 3
+    rate: float | None = None
+    """Open-loop mode: submit at this many tasks a second (plans at rate / activities)."""
+    baseline: bool = False
+    """Also run the bare aio-pika pipeline (bench/baseline.py) first, in the same invocation."""
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_prefix: str = "gw"
+    """The deployment's prefix: its processes are the ones whose CPU is counted."""
+    burst: int | None = None
+    """Burst mode: this many tasks (rounded up to whole plans), as fast as the API takes them."""
+
+    @property
+    def plan_count(self) -> int:
+        """Plans to submit: `--burst` is given in tasks, `--plans` in plans."""
+        if self.burst is not None:
+            return math.ceil(self.burst / self.activities)
+        return self.plans
+
+    @property
+    def mode(self) -> str:
+        if self.burst is not None:
+            return "burst"
+        if self.rate is not None:
+            return "rate"
+        return "closed"
+
+
+def submit_offsets(plans: int, tasks_per_second: float, activities: int) -> list[float]:
+    """When each plan is sent in `--rate` mode, in seconds from the start.
+
+    Open loop: the schedule does not wait for answers, so a slow gateway shows as
+    latency rather than as a lower offered load (a closed loop hides that).
+    """
+    if tasks_per_second <= 0:
+        raise ValueError("the rate must be positive")
+    interval = activities / tasks_per_second
+    return [i * interval for i in range(plans)]
 
 
 # --- statistics ---------------------------------------------------------------------
@@ -207,6 +247,19 @@ class Report:
     submit_latency_ms: dict[str, float | None]
     submit_to_delivered_ms: dict[str, float | None]
     submit_to_done_ms: dict[str, float | None]
+    all_delivered_seconds: float | None = None
+    """From the first plan's `created_at` to the last task's `delivered_at`."""
+    mode: str = "closed"
+    offered_tasks_per_second: float | None = None
+    gateway_cpu_seconds: float | None = None
+    gateway_cpu_ms_per_task: float | None = None
+    gateway_processes: int = 0
+    bodies_cpu_seconds: float | None = None
+    bodies_cpu_ms_per_task: float | None = None
+    baseline_tasks: int | None = None
+    baseline_tasks_per_second: float | None = None
+    baseline_seconds: float | None = None
+    ratio: float | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -230,14 +283,20 @@ def summarize(
     tasks = len(ok) * config.activities
     window: float | None = None
     rate: float | None = None
+    delivered_window: float | None = None
     if done and plans:
         start = min(p.created_at for p in plans)
         end = max(t.done_at for t in done if t.done_at is not None)
         window = (end - start).total_seconds()
         rate = len(done) / window if window > 0 else None
+    delivered = [t.delivered_ms for t in timings if t.delivered_ms is not None]
+    if plans and len(delivered) == tasks:
+        start = min(p.created_at for p in plans)
+        last = max(tk.delivered_at for p in plans for tk in p.tasks if tk.delivered_at is not None)
+        delivered_window = (last - start).total_seconds()
     errors = sorted({s.error for s in submits if s.error})
     return Report(
-        plans=config.plans,
+        plans=config.plan_count,
         plans_submitted=len(ok),
         submit_failures=len(submits) - len(ok),
         submit_retries=sum(s.attempts - 1 for s in submits),
@@ -257,6 +316,9 @@ def summarize(
             [t.delivered_ms for t in timings if t.delivered_ms is not None]
         ),
         submit_to_done_ms=percentiles([t.done_ms for t in done if t.done_ms is not None]),
+        all_delivered_seconds=None if delivered_window is None else round(delivered_window, 3),
+        mode=config.mode,
+        offered_tasks_per_second=config.rate if config.mode == "rate" else None,
         errors=errors[:5],
     )
 
@@ -308,10 +370,58 @@ def format_report(report: Report) -> str:
             ),
         ),
     ]
+    lines[6:6] = _extra_lines(report)
     text = "\n".join(f"{name:<20}{value}" for name, value in lines)
     if report.errors:
         text += "\nsubmit errors:\n" + "\n".join(f"  {e}" for e in report.errors)
     return text
+
+
+def _figure(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:g}{unit}"
+
+
+def _extra_lines(report: Report) -> list[tuple[str, str]]:
+    """The mode, the baseline beside the gateway, the CPU and the time to deliver all."""
+    lines: list[tuple[str, str]] = []
+    if report.mode == "rate":
+        lines.append(("mode", f"fixed rate, {_figure(report.offered_tasks_per_second)} tasks/s"))
+    elif report.mode == "burst":
+        lines.append(("mode", f"burst of {report.tasks} tasks"))
+    if report.baseline_tasks is not None:
+        lines.append(
+            (
+                "baseline",
+                f"{_figure(report.baseline_tasks_per_second)} tasks/s "
+                f"(bare aio-pika pipeline, {report.baseline_tasks} tasks in "
+                f"{_figure(report.baseline_seconds, ' s')})",
+            )
+        )
+        lines.append(("ratio", f"{_figure(report.ratio)} (gateway tasks/s / baseline tasks/s)"))
+    lines.append(
+        (
+            "gateway CPU",
+            f"{_figure(report.gateway_cpu_ms_per_task, ' ms')} a task "
+            f"({_figure(report.gateway_cpu_seconds, ' s')} in "
+            f"{report.gateway_processes} process(es))",
+        )
+    )
+    lines.append(
+        (
+            "bodies CPU",
+            f"{_figure(report.bodies_cpu_ms_per_task, ' ms')} a task "
+            f"({_figure(report.bodies_cpu_seconds, ' s')}, the mock bodies)",
+        )
+    )
+    lines.append(
+        (
+            "all delivered",
+            f"{_figure(report.all_delivered_seconds, ' s')} after the first submit"
+            if report.all_delivered_seconds is not None
+            else "- (not every task was delivered)",
+        )
+    )
+    return lines
 
 
 # --- talking to the gateway ---------------------------------------------------------
@@ -341,9 +451,7 @@ async def _enabled_agencies(client: httpx.AsyncClient) -> list[str]:
     if response.status_code != 200:
         raise BenchError(f"reading the agency registry failed: {_detail(response)}")
     return sorted(
-        a["code"]
-        for a in response.json()
-        if a.get("enabled") and "ipr" in a.get("flows", ["ipr"])
+        a["code"] for a in response.json() if a.get("enabled") and "ipr" in a.get("flows", ["ipr"])
     )
 
 
@@ -397,11 +505,13 @@ async def _submit_all(
             activities=config.activities,
             now=now,
         )
-        for i in range(config.plans)
+        for i in range(config.plan_count)
     ]
     results: list[Submitted] = []
     fatal: list[BenchError] = []
-    indices: Iterator[int] = iter(range(config.plans))
+    if config.rate is not None and config.burst is None:
+        return await _submit_at_rate(client, config, bodies, run_id, config.rate)
+    indices: Iterator[int] = iter(range(config.plan_count))
 
     async def worker() -> None:
         # A refused key refuses every submit: stop all clients at the first refusal
@@ -420,6 +530,33 @@ async def _submit_all(
     if fatal:
         raise fatal[0]
     return sorted(results, key=lambda s: s.index)
+
+
+async def _submit_at_rate(
+    client: httpx.AsyncClient,
+    config: BenchConfig,
+    bodies: Sequence[dict[str, Any]],
+    run_id: str,
+    tasks_per_second: float,
+) -> list[Submitted]:
+    """Send each plan at its scheduled moment, whether or not earlier ones were answered."""
+    offsets = submit_offsets(len(bodies), tasks_per_second, config.activities)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+
+    async def one(i: int) -> Submitted:
+        delay = t0 + offsets[i] - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return await _submit(client, i, bodies[i], f"bench-{run_id}-{i}", config.retries)
+
+    results = await asyncio.gather(*(one(i) for i in range(len(bodies))), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BenchError):
+            raise result
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, Submitted)]
 
 
 async def _settled_by_list(
@@ -507,9 +644,63 @@ async def _wait_for_done(
 
 
 async def run_bench(config: BenchConfig, progress: Callable[[str], None]) -> Report:
-    limits = httpx.Limits(
-        max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+    """Baseline first (when asked), then the gateway, with the CPU of its processes."""
+    baseline: BaselineResult | None = None
+    if config.baseline:
+        progress(f"baseline: {config.plan_count * config.activities} tasks, bare aio-pika")
+        baseline = await run_baseline(
+            config.amqp_url,
+            config.amqp_prefix,
+            BASELINE_AGENCIES[: max(1, min(config.activities, len(BASELINE_AGENCIES)))],
+            config.plan_count * config.activities,
+            give_up_after=config.timeout,
+        )
+        progress(f"baseline: {baseline.tasks_per_second} tasks/s")
+    gateway_cpu = CpuMeter(GATEWAY, config.amqp_prefix)
+    bodies_cpu = CpuMeter(BODIES, config.amqp_prefix)
+    if not gateway_cpu.pids:
+        progress(f"no `gateway serve` process with prefix {config.amqp_prefix!r}: no CPU figure")
+    gateway_cpu.start()
+    bodies_cpu.start()
+    report = await _run_gateway(config, progress)
+    gateway_s, bodies_s = gateway_cpu.stop(), bodies_cpu.stop()
+    return with_measures(
+        report,
+        gateway_cpu_seconds=gateway_s,
+        gateway_processes=len(gateway_cpu.pids),
+        bodies_cpu_seconds=bodies_s,
+        baseline=baseline,
     )
+
+
+def with_measures(
+    report: Report,
+    *,
+    gateway_cpu_seconds: float | None,
+    gateway_processes: int,
+    bodies_cpu_seconds: float | None,
+    baseline: BaselineResult | None,
+) -> Report:
+    """The report with the CPU per done task and the baseline beside the gateway."""
+    return replace(
+        report,
+        gateway_cpu_seconds=gateway_cpu_seconds,
+        gateway_cpu_ms_per_task=ms_per_task(gateway_cpu_seconds, report.tasks_done),
+        gateway_processes=gateway_processes,
+        bodies_cpu_seconds=bodies_cpu_seconds,
+        bodies_cpu_ms_per_task=ms_per_task(bodies_cpu_seconds, report.tasks_done),
+        baseline_tasks=None if baseline is None else baseline.tasks,
+        baseline_tasks_per_second=None if baseline is None else baseline.tasks_per_second,
+        baseline_seconds=None if baseline is None else baseline.seconds,
+        ratio=None
+        if baseline is None
+        else ratio(report.tasks_per_second, baseline.tasks_per_second),
+    )
+
+
+async def _run_gateway(config: BenchConfig, progress: Callable[[str], None]) -> Report:
+    connections = config.concurrency if config.rate is None else max(config.concurrency, 64)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(
         base_url=config.api_url,
         headers={"Authorization": f"Bearer {config.api_key}"},
@@ -526,7 +717,7 @@ async def run_bench(config: BenchConfig, progress: Callable[[str], None]) -> Rep
         if not agencies:
             raise BenchError("the registry has no enabled agency to send tasks to")
         progress(
-            f"submitting {config.plans} plans x {config.activities} activities "
+            f"submitting {config.plan_count} plans x {config.activities} activities "
             f"({', '.join(agencies)}) from {config.concurrency} clients"
         )
         started = time.monotonic()

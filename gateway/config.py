@@ -89,9 +89,20 @@ class Settings(BaseSettings):
     """Where `gateway up` writes the development credentials it bootstraps (never in production)."""
 
     fault_hold: str | None = None
-    """Test hook: `before_publish` or `before_mark` makes the outbox relay stop at that point
-    and touch `fault_marker`, so a test can SIGKILL the process exactly there."""
+    """Test hook: `before_publish` or `before_mark` makes the outbox relay stop at that point,
+    `collector_before_commit` the status collector inside a batch of two or more reports
+    (written, not committed), and touch `fault_marker`, so a test can SIGKILL the process
+    exactly there."""
     fault_marker: Path | None = None
+
+    submit_linger_seconds: float = 0.002
+    """How long a submit waits for concurrent ones to share its transaction (group commit);
+    0: no wait, but submits arriving during a commit still share the next one."""
+
+    collector_batch: int = 200
+    """Most status messages the collector applies in one transaction."""
+    collector_linger_seconds: float = 0.005
+    """How long the collector waits for more messages when fewer than a batch are there."""
 
     digest_sender: str = "file"
     """Where the daily escalation digest goes: `console`, `file` (an .eml per centre and

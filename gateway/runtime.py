@@ -123,7 +123,16 @@ async def serve(
         fault_hold=settings.fault_hold,
         fault_marker=settings.fault_marker,
     )
-    collector = StatusCollector(engine, link, ctx, clock)
+    collector = StatusCollector(
+        engine,
+        link,
+        ctx,
+        clock,
+        batch=settings.collector_batch,
+        linger_seconds=settings.collector_linger_seconds,
+        fault_hold=settings.fault_hold,
+        fault_marker=settings.fault_marker,
+    )
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
 
     async def broker_ready() -> bool:

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.clock import Clock
+from gateway.api.submit_group import SubmitGroup
 from gateway.auth import Caller
 from gateway.config import Settings
 from gateway.media.store import MediaStore
@@ -51,6 +52,18 @@ class AppState:
     residence: ResidenceChecker | None = None
     """The migration police's registrations, for monitoring (p.45)."""
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    _submit_group: SubmitGroup | None = None
+
+    def submit_group(self) -> SubmitGroup:
+        """The process's group committer of submits (made on first use)."""
+        if self._submit_group is None:
+            self._submit_group = SubmitGroup(
+                self.engine,
+                self.ctx,
+                on_commit=self.on_outbox_write,
+                linger_seconds=self.settings.submit_linger_seconds,
+            )
+        return self._submit_group
 
     async def caller_for(self, api_key: str) -> Caller | None:
         """Recognise a key, caching for a few seconds to keep the store off the hot path."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
-from sqlalchemy.exc import IntegrityError
 
 from contracts.common import AgencyCode, CentreCode
 from contracts.plans import (
@@ -70,32 +69,15 @@ async def submit_plan(
     idempotency_key: IdempotencyKey = None,
 ) -> PlanView:
     now = state.clock.now()
-    try:
-        async with state.engine.begin() as conn:
-            result = await plan_service.submit_plan(
-                conn, state.ctx, submission, caller, idempotency_key=idempotency_key, now=now
-            )
-    except IntegrityError:
-        # Two submits with one key raced; the loser reads the winner's plan.
-        if not idempotency_key:
-            raise
-        async with state.engine.begin() as conn:
-            found = await plan_service.find_by_idempotency_key(
-                conn,
-                submission.centre,
-                idempotency_key,
-                plan_service.request_fingerprint(submission),
-            )
-        if found is None:
-            raise
-        result = plan_service.SubmitResult(found, created=False)
-    if result.created:
-        state.on_outbox_write()
-    else:
+    # Group commit: written in one transaction with the submits arriving meanwhile, and
+    # answered from what was written once that transaction has committed.
+    result, view = await state.submit_group().submit(
+        submission, caller, idempotency_key=idempotency_key, now=now
+    )
+    if not result.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/plans/{result.plan_id}"
-    async with state.engine.begin() as conn:
-        return await queries.read_plan(conn, result.plan_id, caller, now)
+    return view
 
 
 @router.get(

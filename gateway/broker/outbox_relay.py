@@ -12,11 +12,13 @@ under it) is released and sent again on the next pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,6 +29,7 @@ from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
 from gateway.broker.connection import BrokerLink
+from gateway.services.outbox import OUTBOX_CHANNEL
 from gateway.store.engine import is_sqlite
 from gateway.store.tables import events, outbox, tasks
 
@@ -71,9 +74,51 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        listener = None if not self._skip_locked else asyncio.create_task(self._listen())
+        try:
+            await self._run()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wake at every committed outbox write, whichever process made it.
+
+        The writers NOTIFY in their transaction (`services.outbox`), so a worker without
+        the API (`gateway serve --no-api`) does not wait for its next poll. The poll
+        stays: a notification lost with a dropped connection only costs that delay.
+        """
+        url = self._engine.url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while True:
+            try:
+                await self._listen_once(dsn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.debug("outbox listener lost (%r); listening again", error)
+            await asyncio.sleep(self._poll)
+
+    async def _listen_once(self, dsn: str) -> None:
+        """Listen on one connection until it is lost."""
+        connection = await asyncpg.connect(dsn, timeout=10)
+        try:
+            lost = asyncio.Event()
+            connection.add_termination_listener(lambda *_: lost.set())
+            await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake())
+            await lost.wait()
+        finally:
+            if not connection.is_closed():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(connection.close(timeout=2))
+
+    async def _run(self) -> None:
         while True:
             if await self._link.wait_up(self._poll) is None:
                 continue  # the link has said the broker is gone; the outbox keeps it all
+            # Cleared before the pass, so that a wake-up during it is not lost.
+            self._wake.clear()
             try:
                 sent = await self.publish_pending()
             except asyncio.CancelledError:
@@ -86,7 +131,6 @@ class OutboxRelay:
             self._pass_succeeded()
             if sent >= self._batch:
                 continue
-            self._wake.clear()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
             # cancellation that lands as the wake-up completes, and the relay then never
             # stops (seen as a hung test teardown).

@@ -36,9 +36,22 @@ IPR_STEP = "activity"
 
 
 @dataclass(frozen=True)
+class WrittenPlan:
+    """The rows a submit wrote, in the order written: enough to answer the centre
+    without reading them back (`queries.view_of_written`)."""
+
+    plan: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    deadlines: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     plan_id: str
     created: bool
+    written: WrittenPlan | None = None
+    """What was written, when `created`."""
 
 
 def request_fingerprint(submission: PlanSubmission) -> str:
@@ -112,29 +125,20 @@ async def submit_plan(
             return SubmitResult(existing, created=False)
 
     plan_id = new_id()
-    await conn.execute(
-        insert(plans).values(
-            id=plan_id,
-            centre=submission.centre,
-            external_id=submission.external_id,
-            status=PlanStatus.active.value,
-            approved_at=submission.approved_at,
-            created_at=now,
-            family=submission.family.model_dump(mode="json"),
-            grounds=submission.grounds,
-            created_by=caller.client_id,
-            idempotency_key=idempotency_key,
-            request_hash=fingerprint,
-        )
+    plan_row: dict[str, Any] = dict(
+        id=plan_id,
+        centre=submission.centre,
+        external_id=submission.external_id,
+        status=PlanStatus.active.value,
+        approved_at=submission.approved_at,
+        created_at=now,
+        family=submission.family.model_dump(mode="json"),
+        grounds=submission.grounds,
+        created_by=caller.client_id,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
     )
-    await timeline.record(
-        conn,
-        plan_id=plan_id,
-        at=now,
-        actor=caller.actor,
-        type="plan_submitted",
-        data={"activities": len(submission.activities)},
-    )
+    await conn.execute(insert(plans).values(**plan_row))
 
     members = {m.iin: m for m in submission.family.members}
     routing = rules.routing(submission.approved_at, ctx.calendar)
@@ -161,7 +165,15 @@ async def submit_plan(
 
     deadline_rows: list[dict[str, Any]] = []
     message_rows: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = [
+        timeline.event_row(
+            plan_id=plan_id,
+            at=now,
+            actor=caller.actor,
+            type="plan_submitted",
+            data={"activities": len(submission.activities)},
+        )
+    ]
     for row, activity in zip(task_rows, submission.activities, strict=True):
         task_id = row["id"]
         deadline_rows.append(deadline_store.deadline_row(routing, plan_id, task_id))
@@ -212,7 +224,11 @@ async def submit_plan(
     await deadline_store.open_many(conn, deadline_rows)
     await outbox.enqueue_many(conn, message_rows)
     await timeline.record_many(conn, event_rows)
-    return SubmitResult(plan_id, created=True)
+    return SubmitResult(
+        plan_id,
+        created=True,
+        written=WrittenPlan(plan_row, task_rows, deadline_rows, event_rows),
+    )
 
 
 async def load_plan_for(conn: AsyncConnection, plan_id: str, caller: Caller) -> Any:

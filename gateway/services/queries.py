@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -26,7 +27,7 @@ from contracts.plans import (
 from gateway.auth import Caller, ClientKind
 from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden, NotFound
-from gateway.services.plans import IPR_FLOW, IPR_STEP, load_plan_for
+from gateway.services.plans import IPR_FLOW, IPR_STEP, WrittenPlan, load_plan_for
 from gateway.store.tables import deadlines, events, plans, tasks
 
 
@@ -112,6 +113,52 @@ async def read_plan(conn: AsyncConnection, plan_id: str, caller: Caller, now: da
         tasks=[_task_view(t, by_task[t.id]) for t in task_rows],
         deadlines=by_task[None],
         timeline=timeline,
+    )
+
+
+#: A task's columns a submit leaves to their defaults.
+_TASK_DEFAULTS: dict[str, Any] = dict(
+    delivered_at=None, reported_at=None, accepted_at=None, last_comment=None, last_reason=None
+)
+
+
+def view_of_written(written: WrittenPlan, now: datetime) -> PlanView:
+    """The plan as `read_plan` would show it right after its submit, from the rows the
+    submit wrote: the answer to a submit needs no second trip to the store."""
+    plan = written.plan
+    by_task: dict[str | None, list[DeadlineView]] = defaultdict(list)
+    for row in written.deadlines:
+        by_task[row["task_id"]].append(deadline_view(SimpleNamespace(**row), now))
+    return PlanView(
+        id=plan["id"],
+        centre=plan["centre"],
+        external_id=plan["external_id"],
+        status=PlanStatus(plan["status"]),
+        approved_at=to_almaty(plan["approved_at"]),
+        created_at=to_almaty(plan["created_at"]),
+        completed_at=None,
+        cancelled_at=None,
+        cancel_reason=None,
+        family=Family.model_validate(plan["family"]),
+        grounds=plan["grounds"],
+        tasks=[
+            _task_view(SimpleNamespace(**{**_TASK_DEFAULTS, **t}), by_task[t["id"]])
+            for t in sorted(written.tasks, key=lambda t: t["seq"])
+        ],
+        deadlines=by_task[None],
+        timeline=[
+            EventView(
+                at=to_almaty(e["at"]),
+                actor=e["actor"],
+                type=e["type"],
+                task_id=e["task_id"],
+                from_state=e["from_state"],
+                to_state=e["to_state"],
+                reason=e["reason"],
+                data=e["data"],
+            )
+            for e in written.events
+        ],
     )
 
 

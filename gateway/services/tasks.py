@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,7 @@ from contracts.messages import (
 from contracts.plans import DeadlineKind, PlanStatus, ReviewDecision, TaskState
 from gateway.auth import Caller
 from gateway.domain import deadlines as rules
+from gateway.domain.deadlines import Deadline
 from gateway.domain.plan_lifecycle import is_complete
 from gateway.domain.task_lifecycle import (
     InvalidTransition,
@@ -78,104 +81,131 @@ async def _load_task(conn: AsyncConnection, task_id: str) -> Any:
     return row
 
 
-async def apply_report(
-    conn: AsyncConnection, ctx: Context, report: StatusReport, *, actor: str, now: datetime
-) -> TaskState:
-    """Apply a body's report; a report that does not fit is recorded and ignored."""
-    task = await _load_task(conn, report.task_id)
-    state = TaskState(task.state)
+@dataclass
+class ReportEffects:
+    """What one report does to its task, decided without I/O.
+
+    `changes` are the task's columns to write (empty: the row is not touched); the
+    deadlines of the `meets` kinds are met at the report's time of receipt, the
+    `opens` are started, the `events` go on the timeline in this order.
+    """
+
+    state: TaskState
+    changes: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    meets: list[tuple[DeadlineKind, ...]] = field(default_factory=list)
+    opens: list[Deadline] = field(default_factory=list)
+
+
+def decide_report(
+    task: Mapping[str, Any], ctx: Context, report: StatusReport, *, actor: str, now: datetime
+) -> ReportEffects:
+    """The effects of a body's report on a task as it stands; a report that does not fit
+    is recorded and ignored. Pure, so the collector can decide a whole batch in memory."""
+    state = TaskState(task["state"])
     event = _REPORT_EVENTS[report.status]
-    base: dict[str, Any] = dict(plan_id=task.plan_id, task_id=task.id, at=now, actor=actor)
+    base: dict[str, Any] = dict(plan_id=task["plan_id"], task_id=task["id"], at=now, actor=actor)
     data = {
         "status": report.status.value,
         "comment": report.comment,
         "reported_at": report.reported_at.isoformat(),
     }
+    out = ReportEffects(state)
 
-    if report.agency != task.agency:
-        await timeline.record(
-            conn,
-            **base,
-            type="report_ignored",
-            from_state=state.value,
-            reason=f"report came from '{report.agency}', the task belongs to '{task.agency}'",
-            data=data,
+    if report.agency != task["agency"]:
+        owner = task["agency"]
+        out.events.append(
+            timeline.event_row(
+                **base,
+                type="report_ignored",
+                from_state=state.value,
+                reason=f"report came from '{report.agency}', the task belongs to '{owner}'",
+                data=data,
+            )
         )
-        return state
+        return out
 
     changes: dict[str, Any] = {}
-    if counts_as_delivered(event) and task.delivered_at is None:
+    if counts_as_delivered(event) and task["delivered_at"] is None:
         # The legal clock runs on the gateway's time of receipt: the body's own clock
         # is not ours to trust, and its `reported_at` stays on the timeline for reference.
         delivered_at = now
         changes["delivered_at"] = delivered_at
-        await deadline_store.meet(
-            conn, task_id=task.id, kinds=(DeadlineKind.routing,), at=delivered_at
-        )
-        await timeline.record(
-            conn, **base, type="task_delivered", data={"delivered_at": delivered_at.isoformat()}
+        out.meets.append((DeadlineKind.routing,))
+        out.events.append(
+            timeline.event_row(
+                **base, type="task_delivered", data={"delivered_at": delivered_at.isoformat()}
+            )
         )
 
     if is_noop(state, event):
         if changes:
-            await conn.execute(
-                update(tasks).where(tasks.c.id == task.id).values(**changes, updated_at=now)
+            out.changes = {**changes, "updated_at": now}
+        out.events.append(
+            timeline.event_row(
+                **base,
+                type="agency_report",
+                from_state=state.value,
+                to_state=state.value,
+                data=data,
             )
-        await timeline.record(
-            conn,
-            **base,
-            type="agency_report",
-            from_state=state.value,
-            to_state=state.value,
-            data=data,
         )
-        return state
+        return out
     try:
         to_state = next_state(state, event)
     except InvalidTransition as error:
-        await timeline.record(
-            conn,
-            **base,
-            type="report_ignored",
-            from_state=state.value,
-            reason=str(error),
-            data=data,
+        out.events.append(
+            timeline.event_row(
+                **base,
+                type="report_ignored",
+                from_state=state.value,
+                reason=str(error),
+                data=data,
+            )
         )
         if changes:
-            await conn.execute(
-                update(tasks).where(tasks.c.id == task.id).values(**changes, updated_at=now)
-            )
-        return state
+            out.changes = {**changes, "updated_at": now}
+        return out
 
     if to_state is TaskState.reported:
         changes.update(reported_at=now, last_comment=report.comment)
-        await deadline_store.meet(conn, task_id=task.id, kinds=(DeadlineKind.due_date,), at=now)
-        await deadline_store.open_deadline(
-            conn, rules.review(now, ctx.calendar, task.round), plan_id=task.plan_id, task_id=task.id
-        )
+        out.meets.append((DeadlineKind.due_date,))
+        out.opens.append(rules.review(now, ctx.calendar, task["round"]))
     elif to_state is TaskState.rejected_by_agency:
         changes.update(last_reason=report.reason, last_comment=report.comment)
-        await deadline_store.meet(
-            conn, task_id=task.id, kinds=(DeadlineKind.routing, DeadlineKind.due_date), at=now
-        )
+        out.meets.append((DeadlineKind.routing, DeadlineKind.due_date))
     elif report.comment:
         changes["last_comment"] = report.comment
 
-    await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task.id)
-        .values(state=to_state.value, updated_at=now, **changes)
+    out.state = to_state
+    out.changes = {"state": to_state.value, "updated_at": now, **changes}
+    out.events.append(
+        timeline.event_row(
+            **base,
+            type="agency_report",
+            from_state=state.value,
+            to_state=to_state.value,
+            reason=report.reason,
+            data=data,
+        )
     )
-    await timeline.record(
-        conn,
-        **base,
-        type="agency_report",
-        from_state=state.value,
-        to_state=to_state.value,
-        reason=report.reason,
-        data=data,
-    )
-    return to_state
+    return out
+
+
+async def apply_report(
+    conn: AsyncConnection, ctx: Context, report: StatusReport, *, actor: str, now: datetime
+) -> TaskState:
+    """Apply a body's report; a report that does not fit is recorded and ignored."""
+    task = await _load_task(conn, report.task_id)
+    effects = decide_report(task._mapping, ctx, report, actor=actor, now=now)
+    for kinds in effects.meets:
+        await deadline_store.meet(conn, task_id=task.id, kinds=kinds, at=now)
+    for deadline in effects.opens:
+        await deadline_store.open_deadline(conn, deadline, plan_id=task.plan_id, task_id=task.id)
+    if effects.changes:
+        await conn.execute(update(tasks).where(tasks.c.id == task.id).values(**effects.changes))
+    await timeline.record_many(conn, effects.events)
+    return effects.state
 
 
 async def review_task(

@@ -17,7 +17,14 @@ def is_sqlite(url: str) -> bool:
 def open_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
         return _sqlite_engine(url)
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No ping per checkout: it was a round trip before every transaction. A connection
+    # the server dropped fails its first statement instead; SQLAlchemy then invalidates
+    # the pool, and the callers already retry (the relay's next pass, the collector's
+    # redelivery, a centre's retried submit under its Idempotency-Key). Connections are
+    # recycled before a server or proxy idle timeout is likely to drop them.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+    )
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:

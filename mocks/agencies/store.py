@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -77,6 +78,12 @@ class AgencyStore:
         # matters to the mock itself (created_at, published_at) stays on real time.
         self._now = now
         self._lock = threading.Lock()
+        self._accepts: list[tuple[AgencyInbound, asyncio.Future[Acceptance]]] = []
+        self._accepting = False
+        self._drainer: asyncio.Task[None] | None = None
+        self._marks: list[tuple[list[str], asyncio.Future[None]]] = []
+        self._marking = False
+        self._marker: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -89,7 +96,41 @@ class AgencyStore:
         await self._call(self._conn.close)
 
     async def accept(self, envelope: AgencyInbound) -> Acceptance:
-        return await self._call(lambda: self._accept(envelope, self._now()))
+        """Journal and act on one message; concurrent calls share one transaction.
+
+        The body's consumer handles up to its prefetch of messages at once; each one
+        committing on its own cost a thread hop and a commit a message. Calls that
+        arrive while a commit is under way wait for the next one, which takes them all
+        (group commit). Each still returns only after its commit, so "record first, then
+        answer, then ack" holds; a message that fails is rolled back to its own
+        savepoint and fails alone.
+        """
+        future: asyncio.Future[Acceptance] = asyncio.get_running_loop().create_future()
+        self._accepts.append((envelope, future))
+        if not self._accepting:
+            self._accepting = True
+            self._drainer = asyncio.create_task(self._drain_accepts())
+        return await future
+
+    async def _drain_accepts(self) -> None:
+        try:
+            while self._accepts:
+                batch, self._accepts = self._accepts, []
+                envelopes = [e for e, _ in batch]
+                outcomes: list[Acceptance | Exception]
+                try:
+                    outcomes = await self._call(partial(self._accept_many, envelopes, self._now()))
+                except Exception as exc:  # the whole commit failed: so did each message
+                    outcomes = [exc] * len(batch)
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._accepting = False
 
     async def claim_due(self, now: float, limit: int) -> list[PlannedReport]:
         """Plan the reports of every step that is due and move each task on.
@@ -100,8 +141,35 @@ class AgencyStore:
         return await self._call(lambda: self._claim_due(now, limit))
 
     async def mark_published(self, message_ids: Sequence[str]) -> None:
-        if message_ids:
-            await self._call(lambda: self._mark_published(message_ids))
+        """Record confirmed reports; concurrent calls share one transaction, as in `accept`."""
+        if not message_ids:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((list(message_ids), future))
+        if not self._marking:
+            self._marking = True
+            self._marker = asyncio.create_task(self._drain_marks())
+        await future
+
+    async def _drain_marks(self) -> None:
+        try:
+            while self._marks:
+                batch, self._marks = self._marks, []
+                ids = [m for chunk, _ in batch for m in chunk]
+                error: Exception | None = None
+                try:
+                    await self._call(partial(self._mark_published, ids))
+                except Exception as exc:
+                    error = exc
+                for _, future in batch:
+                    if future.done():
+                        continue
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(None)
+        finally:
+            self._marking = False
 
     async def unpublished(self, created_before: float) -> list[PlannedReport]:
         """Reports planned but never confirmed, oldest first: the ones a crash or a lost
@@ -132,33 +200,50 @@ class AgencyStore:
 
     # -- inbound --------------------------------------------------------------------
 
-    def _accept(self, envelope: AgencyInbound, now: float) -> Acceptance:
+    def _accept_many(
+        self, envelopes: Sequence[AgencyInbound], now: float
+    ) -> list[Acceptance | Exception]:
+        """Each message under its own savepoint, all in one transaction, in order."""
+        outcomes: list[Acceptance | Exception] = []
+        with self._transaction() as conn:
+            for envelope in envelopes:
+                conn.execute("SAVEPOINT one_message")
+                try:
+                    outcomes.append(self._accept_in(conn, envelope, now))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO one_message")
+                    outcomes.append(exc)
+                conn.execute("RELEASE one_message")
+        return outcomes
+
+    def _accept_in(
+        self, conn: sqlite3.Connection, envelope: AgencyInbound, now: float
+    ) -> Acceptance:
         message_id = str(envelope.message_id)
         task_id = envelope.payload.task_id
-        with self._transaction() as conn:
-            seen = conn.execute(
-                "SELECT 1 FROM journal WHERE message_id = ? LIMIT 1", (message_id,)
-            ).fetchone()
-            if seen is not None:
-                acceptance = Acceptance(Effect.duplicate, self._owed_by(message_id))
-            elif isinstance(envelope, TaskAssignedEnvelope):
-                acceptance = self._assign(envelope, now)
-            elif isinstance(envelope, TaskReturnedEnvelope):
-                acceptance = self._return(envelope, now)
-            else:
-                acceptance = self._cancel(envelope, now)
-            conn.execute(
-                "INSERT INTO journal (message_id, type, task_id, received_at, duplicate, effect)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    message_id,
-                    envelope.type.value,
-                    task_id,
-                    _iso(now),
-                    int(acceptance.effect is Effect.duplicate),
-                    acceptance.effect.value,
-                ),
-            )
+        seen = conn.execute(
+            "SELECT 1 FROM journal WHERE message_id = ? LIMIT 1", (message_id,)
+        ).fetchone()
+        if seen is not None:
+            acceptance = Acceptance(Effect.duplicate, self._owed_by(message_id))
+        elif isinstance(envelope, TaskAssignedEnvelope):
+            acceptance = self._assign(envelope, now)
+        elif isinstance(envelope, TaskReturnedEnvelope):
+            acceptance = self._return(envelope, now)
+        else:
+            acceptance = self._cancel(envelope, now)
+        conn.execute(
+            "INSERT INTO journal (message_id, type, task_id, received_at, duplicate, effect)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                envelope.type.value,
+                task_id,
+                _iso(now),
+                int(acceptance.effect is Effect.duplicate),
+                acceptance.effect.value,
+            ),
+        )
         return acceptance
 
     def _assign(self, envelope: TaskAssignedEnvelope, now: float) -> Acceptance:

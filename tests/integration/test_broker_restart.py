@@ -33,7 +33,12 @@ async def test_a_broker_restart_mid_flow_loses_and_doubles_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with gateway_on(engine, rabbit_node.url) as h, bodies_on(rabbit_node.url, h, tmp_path):
+    # Bodies that take a second a step: the batched collector finishes twelve plans of
+    # quick bodies before the test can restart the broker, and nothing would be in flight.
+    async with (
+        gateway_on(engine, rabbit_node.url) as h,
+        bodies_on(rabbit_node.url, h, tmp_path, work_seconds=1.0),
+    ):
         before = await submit_plans(h, 12)
 
         async def some_delivered() -> bool:
