@@ -6,6 +6,9 @@ queues behind. Thousands of them made the shared node spend minutes recovering a
 start, and a later CI run on the same machine then timed out test after test. So the
 suite sweeps such names before it starts and after it ends.
 
+A prefix some connection still consumes from is another live run's and is left alone
+(see `leftovers`). GATEWAY_TEST_SWEEP=0 turns the sweep off.
+
 Listing needs `rabbitmqctl` (Debian's package, run as root or as the rabbitmq user);
 without it the sweep is skipped and says so.
 """
@@ -13,22 +16,23 @@ without it the sweep is skipped and says so.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 
 import aio_pika
 
-TEST_NAME = re.compile(r"^t[0-9a-f]{8,10}\.")
+TEST_NAME = re.compile(r"^(t[0-9a-f]{8,10})\.")
 
 
-def _list(kind: str, timeout: float) -> list[str] | None:
+def _rows(kind: str, columns: str, timeout: float) -> list[list[str]] | None:
     ctl = shutil.which("rabbitmqctl")
     if ctl is None:
         return None
     try:
         out = subprocess.run(
-            [ctl, "-q", f"list_{kind}", "name", "--no-table-headers"],
+            [ctl, "-q", f"list_{kind}", *columns.split(), "--no-table-headers"],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -38,7 +42,28 @@ def _list(kind: str, timeout: float) -> list[str] | None:
         return None
     if out.returncode != 0:
         return None
-    return [line.strip() for line in out.stdout.splitlines() if TEST_NAME.match(line.strip())]
+    return [line.split("\t") for line in out.stdout.splitlines() if TEST_NAME.match(line)]
+
+
+def _prefix(name: str) -> str:
+    match = TEST_NAME.match(name)
+    assert match is not None
+    return match.group(1)
+
+
+def leftovers(
+    queues: list[tuple[str, int]], exchanges: list[str]
+) -> tuple[list[str], list[str]]:
+    """What is safe to delete: the names of prefixes no one consumes from.
+
+    Another test run may be going on against the same broker (two developers, one machine):
+    a prefix with a consumer on any of its queues belongs to a live run and is left alone.
+    """
+    busy = {_prefix(name) for name, consumers in queues if consumers > 0}
+    return (
+        [name for name, _ in queues if _prefix(name) not in busy],
+        [name for name in exchanges if _prefix(name) not in busy],
+    )
 
 
 async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
@@ -54,11 +79,17 @@ async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
 
 
 def sweep(url: str, *, timeout: float = 120.0) -> str:
-    """Delete every test-named queue and exchange; a line saying what was done."""
-    queues = _list("queues", timeout)
-    exchanges = _list("exchanges", timeout)
-    if queues is None or exchanges is None:
+    """Delete the test-named queues and exchanges of runs that are over; say what was done."""
+    if os.environ.get("GATEWAY_TEST_SWEEP", "1") == "0":
+        return "broker sweep off (GATEWAY_TEST_SWEEP=0)"
+    queue_rows = _rows("queues", "name consumers", timeout)
+    exchange_rows = _rows("exchanges", "name", timeout)
+    if queue_rows is None or exchange_rows is None:
         return "broker sweep skipped: rabbitmqctl is not available to list queues"
+    queues, exchanges = leftovers(
+        [(row[0], int(row[1])) for row in queue_rows if len(row) == 2 and row[1].isdigit()],
+        [row[0] for row in exchange_rows],
+    )
     if not queues and not exchanges:
         return "broker sweep: no test queues left over"
     try:

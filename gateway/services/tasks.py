@@ -150,9 +150,6 @@ async def apply_report(
     if to_state is TaskState.reported:
         changes.update(reported_at=now, last_comment=report.comment)
         await deadline_store.meet(conn, task_id=task.id, kinds=(DeadlineKind.due_date,), at=now)
-        await deadline_store.open_deadline(
-            conn, rules.review(now, ctx.calendar, task.round), plan_id=task.plan_id, task_id=task.id
-        )
     elif to_state is TaskState.rejected_by_agency:
         changes.update(last_reason=report.reason, last_comment=report.comment)
         await deadline_store.meet(
@@ -160,6 +157,11 @@ async def apply_report(
         )
     elif report.comment:
         changes["last_comment"] = report.comment
+    if rules.starts_review(to_state.value):
+        # A fulfilment and a refusal alike are reports the centre must act on (p.11).
+        await deadline_store.open_deadline(
+            conn, rules.review(now, ctx.calendar, task.round), plan_id=task.plan_id, task_id=task.id
+        )
 
     await conn.execute(
         update(tasks)

@@ -32,7 +32,7 @@ from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
 from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
 from gateway.services import incidents as incident_service
 from gateway.services import plans as plan_service
-from gateway.services import queries, staff, tasks, timeline
+from gateway.services import queries, rerouting, staff, tasks, timeline
 from gateway.services.staff import StaffRole, StaffUser
 from gateway.web import session as sessions
 from gateway.web.i18n import LANGUAGE_NAMES, LANGUAGES, language, translate
@@ -43,7 +43,7 @@ PREFIX = "/web"
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
 MAX_REASON = 4000
-FLASHES = {"accepted", "returned", "cancelled", "replayed"}
+FLASHES = {"accepted", "returned", "cancelled", "replayed", "rerouted", "closed"}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
@@ -367,6 +367,10 @@ async def _plan_context(
         ],
         "flash": flash if flash in FLASHES else "",
         "reveal": False,
+        "route_to": [
+            (a.code, agency_name(state.ctx.agencies, a.code, lang))
+            for a in state.ctx.agencies.in_flow("ipr")
+        ],
         "TaskState": TaskState,
         "DeadlineState": DeadlineState,
     }
@@ -450,6 +454,52 @@ async def cancel_plan(plan_id: str, request: Request) -> Response:
         )
     state.on_outbox_write()
     return _see_other(f"{PREFIX}/plans/{plan_id}?msg=cancelled")
+
+
+@router.post("/plans/{plan_id}/tasks/{task_id}/reroute")
+async def reroute_task(plan_id: str, task_id: str, request: Request) -> Response:
+    """Send a refused or undeliverable activity to the competent body (p.9, p.11)."""
+    signed = await _signed(request)
+    form = await _form(request, signed)
+    reason = _required_reason(form)[:500]
+    agency = _text(form, "agency")
+    if not agency:
+        raise InvalidInput.field("agency", "is required")
+    state = _state(request)
+    async with state.engine.begin() as conn:
+        await rerouting.reroute_task(
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            agency=agency,
+            reason=reason,
+            due_date=None,
+            caller=signed.staff.caller(),
+            now=state.clock.now(),
+        )
+    state.on_outbox_write()
+    return _see_other(f"{PREFIX}/plans/{plan_id}?msg=rerouted")
+
+
+@router.post("/plans/{plan_id}/tasks/{task_id}/close")
+async def close_task(plan_id: str, task_id: str, request: Request) -> Response:
+    """Close a refused or undeliverable activity with the centre's reason."""
+    signed = await _signed(request)
+    form = await _form(request, signed)
+    reason = _required_reason(form)[:500]
+    state = _state(request)
+    async with state.engine.begin() as conn:
+        await rerouting.close_task(
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            reason=reason,
+            caller=signed.staff.caller(),
+            now=state.clock.now(),
+        )
+    return _see_other(f"{PREFIX}/plans/{plan_id}?msg=closed#task-{task_id}")
 
 
 # --- incidents (a head's page) ----------------------------------------------------------

@@ -250,6 +250,8 @@ def timeline_entry(
             what += " — " + translate(
                 lang, "due_by", when=fmt_time(datetime.fromisoformat(str(data["due_at"])))
             )
+    if event.type == "task_rerouted" and isinstance(data.get("to_agency"), str):
+        what += ": " + agency_name(agencies, str(data["to_agency"]), lang)
     states = ""
     if event.from_state and event.to_state and event.from_state != event.to_state:
         states = f"{_state_label(lang, event.from_state)} → {_state_label(lang, event.to_state)}"
@@ -269,6 +271,7 @@ def timeline_entry(
 class TaskCard:
     id: str
     seq: int
+    agency: str
     agency_name: str
     title: str
     description: str
@@ -299,6 +302,7 @@ def task_cards(view: PlanView, agencies: Agencies, lang: str) -> list[TaskCard]:
             TaskCard(
                 id=task.id,
                 seq=task.seq,
+                agency=task.agency,
                 agency_name=agency_name(agencies, task.agency, lang),
                 title=task.title,
                 description=task.description,
