@@ -6,8 +6,10 @@ queues behind. Thousands of them made the shared node spend minutes recovering a
 start, and a later CI run on the same machine then timed out test after test. So the
 suite sweeps such names before it starts and after it ends.
 
-A prefix some connection still consumes from is another live run's and is left alone
-(see `leftovers`). GATEWAY_TEST_SWEEP=0 turns the sweep off.
+It runs only where GATEWAY_TEST_SWEEP=1 (.ci/run sets it): on a developer's machine a
+second run may be going on against the same broker, and a run between a crash and a restart
+has queues no one consumes from for a moment. Even then, a prefix some connection still
+consumes from is left alone (see `leftovers`).
 
 Listing needs `rabbitmqctl` (Debian's package, run as root or as the rabbitmq user);
 without it the sweep is skipped and says so.
@@ -80,8 +82,8 @@ async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
 
 def sweep(url: str, *, timeout: float = 120.0) -> str:
     """Delete the test-named queues and exchanges of runs that are over; say what was done."""
-    if os.environ.get("GATEWAY_TEST_SWEEP", "1") == "0":
-        return "broker sweep off (GATEWAY_TEST_SWEEP=0)"
+    if os.environ.get("GATEWAY_TEST_SWEEP", "0") != "1":
+        return "broker sweep off (GATEWAY_TEST_SWEEP=1 turns it on; .ci/run does)"
     queue_rows = _rows("queues", "name consumers", timeout)
     exchange_rows = _rows("exchanges", "name", timeout)
     if queue_rows is None or exchange_rows is None:
