@@ -29,6 +29,7 @@ from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
+from gateway.reports.conclusion_mailer import ConclusionMailer, mailer_sender
 from gateway.reports.family_card import card_client
 from gateway.services import kandas_followup, kandas_intake
 from gateway.services.context import Context
@@ -117,6 +118,10 @@ async def serve(
     )
     collector = StatusCollector(engine, link, ctx, clock)
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
+    mail_sender, mail_channel = mailer_sender(settings)
+    mailer = ConclusionMailer(
+        engine, link, ctx.topology, clock, mail_sender, channel_name=mail_channel
+    )
 
     async def broker_ready() -> bool:
         return link.up
@@ -135,6 +140,7 @@ async def serve(
         workers.append(lambda: _owed_to_others(engine, clock, settings))
     if "collector" in components:
         await collector.start()
+        await mailer.start()  # the quarterly conclusions queued for the authorised body
     if "dead-letters" in components:
         await dead_letters.start()
 
@@ -187,6 +193,7 @@ async def serve(
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await collector.stop()
+        await mailer.stop()
         await dead_letters.stop()
         await relay.stop()
         await link.close()

@@ -30,9 +30,9 @@ from gateway.reports.export import to_csv, to_xlsx
 from gateway.reports.family_card import BreakerBoard, card_client
 from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
 from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
+from gateway.services import conclusions, queries, rerouting, staff, tasks, timeline
 from gateway.services import incidents as incident_service
 from gateway.services import plans as plan_service
-from gateway.services import queries, rerouting, staff, tasks, timeline
 from gateway.services.staff import StaffRole, StaffUser
 from gateway.web import session as sessions
 from gateway.web.i18n import LANGUAGE_NAMES, LANGUAGES, language, translate
@@ -582,10 +582,29 @@ async def _quarterly(request: Request, signed: Signed, text: str) -> QuarterlyRe
 
 
 def _default_quarter(request: Request) -> str:
-    """The quarter just ended: the report is written after the quarter (p.13)."""
+    """The current quarter: a fresh install shows this quarter's work (preliminary, and
+    said so) rather than a past quarter of zeros; the choice is on the page."""
+    return Quarter.of(_state(request).clock.now()).label
+
+
+#: How many quarters back the page's choice offers (two years).
+QUARTER_CHOICES = 8
+
+
+def _quarter_choices(request: Request, chosen: str) -> list[tuple[str, str]]:
     current = Quarter.of(_state(request).clock.now())
-    previous = current.previous()
-    return f"{previous.year}Q{previous.number}"
+    found: list[tuple[str, str]] = []
+    quarter = current
+    for _ in range(QUARTER_CHOICES):
+        found.append((quarter.label, quarter.title_ru))
+        quarter = quarter.previous()
+    if chosen not in {label for label, _ in found}:
+        try:
+            other = parse_quarter(chosen)
+            found.append((other.label, other.title_ru))
+        except QuarterError:
+            pass
+    return found
 
 
 @router.get("/reports/quarterly")
@@ -593,19 +612,61 @@ async def quarterly_page(request: Request, quarter: str | None = None) -> Respon
     signed = await _signed(request)
     _require_head(signed)
     text = (quarter or _default_quarter(request)).strip()
+    state = _state(request)
+    current = Quarter.of(state.clock.now()).label
     try:
         report = await _quarterly(request, signed, text)
     except QuarterError:
-        context: dict[str, Any] = {"quarter": text, "report": None, "error": True}
+        context: dict[str, Any] = {
+            "quarter": text,
+            "report": None,
+            "error": True,
+            "choices": _quarter_choices(request, text),
+            "current": current,
+        }
         return _render(request, "report.html", context, signed=signed, status=422)
+    async with state.engine.connect() as conn:
+        dispatch = await conclusions.find_dispatch(conn, signed.staff.centre, report.quarter)
+    flash = request.query_params.get("msg", "")
     context = {
-        "quarter": text,
+        "quarter": report.quarter.label,
         "report": report,
         "error": False,
         "chart": report_chart_svg(report),
         "sections": report_sections(report),
+        "choices": _quarter_choices(request, report.quarter.label),
+        "current": current,
+        "dispatch": dispatch,
+        "recipients": state.settings.conclusion_addresses,
+        "flash": flash if flash in ("conclusion_queued",) else "",
     }
     return _render(request, "report.html", context, signed=signed)
+
+
+@router.post("/reports/quarterly/send")
+async def quarterly_send(request: Request) -> Response:
+    """The head sends the finished quarter's conclusion to the authorised body (p.14)."""
+    signed = await _signed(request)
+    _require_head(signed)
+    form = await _form(request, signed)
+    text = _text(form, "quarter")
+    try:
+        report = await _quarterly(request, signed, text)
+    except QuarterError as error:
+        raise InvalidInput.field("quarter", str(error)) from None
+    state = _state(request)
+    await conclusions.request_sending(
+        state.engine,
+        state.ctx,
+        report,
+        recipients=state.settings.conclusion_addresses,
+        actor=signed.staff.caller().actor,
+        now=state.clock.now(),
+    )
+    state.on_outbox_write()
+    return _see_other(
+        f"{PREFIX}/reports/quarterly?quarter={report.quarter.label}&msg=conclusion_queued"
+    )
 
 
 @router.get("/reports/quarterly.{fmt}")
