@@ -220,6 +220,7 @@ RU: dict[str, str] = {
     "message_task.returned": "Возврат на доработку",
     "message_task.cancelled": "Отзыв мероприятия",
     "message_task.status": "Сообщение органа",
+    "message_report.conclusion": "Заключение для уполномоченного органа",
     # Signing a hand-over (ЭЦП) in the browser: gateway/web/templates/_sign.html.
     "sign_heading": "Подпись ЭЦП",
     "sign_statement": "Подписываемые данные",
@@ -465,6 +466,7 @@ KK: dict[str, str] = {
     "message_task.returned": "Пысықтауға қайтару",
     "message_task.cancelled": "Іс-шараны кері шақыру",
     "message_task.status": "Органның хабарламасы",
+    "message_report.conclusion": "Уәкілетті органға арналған қорытынды",
     "sign_heading": "ЭЦҚ қолтаңбасы",
     "sign_statement": "Қол қойылатын деректер",
     "sign_key_file": "Жабық кілт файлы (PKCS#8, PEM)",
