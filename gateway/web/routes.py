@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.plans import DeadlineState, PlanStatus, ReviewDecision, TaskState
 from gateway.api.deps import AppState
+from gateway.calendar_sources import load_disputes
 from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound
 from gateway.reports.chart import report_chart_svg
 from gateway.reports.export import sections as report_sections
@@ -37,7 +38,14 @@ from gateway.services.staff import StaffRole, StaffUser
 from gateway.web import session as sessions
 from gateway.web.i18n import LANGUAGE_NAMES, LANGUAGES, language, translate
 from gateway.web.stream import plan_changes
-from gateway.web.views import agency_name, fmt_time, plan_rows, task_cards, timeline_entry
+from gateway.web.views import (
+    agency_name,
+    disputed_days,
+    fmt_time,
+    plan_rows,
+    task_cards,
+    timeline_entry,
+)
 
 PREFIX = "/web"
 HERE = Path(__file__).parent
@@ -350,9 +358,10 @@ async def _plan_context(
             conn, client_id=caller.client_id, action=action, at=now, plan_id=plan_id
         )
     flash = request.query_params.get("msg", "")
+    disputes = load_disputes()
     return {
         "plan": view,
-        "cards": task_cards(view, state.ctx.agencies, lang),
+        "cards": task_cards(view, state.ctx.agencies, lang, disputes),
         "entries": [
             timeline_entry(e, state.ctx.agencies, names, lang) for e in reversed(view.timeline)
         ],
@@ -362,6 +371,7 @@ async def _plan_context(
                 "state": d.state,
                 "due": fmt_time(d.due_at),
                 "met": fmt_time(d.met_at),
+                "disputed": disputed_days(disputes, d.starts_at, d.due_at),
             }
             for d in view.deadlines
         ],

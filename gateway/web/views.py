@@ -9,6 +9,7 @@ carry and which has to be ordered in the store to page correctly.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,9 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.clock import to_almaty
 from contracts.iin import mask_iin
-from contracts.plans import DeadlineState, EventView, PlanStatus, PlanView, TaskState
+from contracts.plans import (
+    DeadlineKind,
+    DeadlineState,
+    EventView,
+    PlanStatus,
+    PlanView,
+    TaskState,
+)
 from gateway.agencies import Agencies
 from gateway.auth import Caller
+from gateway.calendar_sources import Dispute, crossed
 from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden
 from gateway.services.queries import PlanFilter
@@ -284,7 +293,14 @@ class TaskCard:
     beneficiaries: list[str]
 
 
-def task_cards(view: PlanView, agencies: Agencies, lang: str) -> list[TaskCard]:
+def disputed_days(disputes: Sequence[Dispute], starts_at: datetime, due_at: datetime) -> str:
+    """The disputed days a term crosses, as the page shows them ('' when none)."""
+    return "; ".join(f"{d.day:%d.%m.%Y} — {d.reason}" for d in crossed(disputes, starts_at, due_at))
+
+
+def task_cards(
+    view: PlanView, agencies: Agencies, lang: str, disputes: Sequence[Dispute] = ()
+) -> list[TaskCard]:
     members = {m.iin: m for m in view.family.members}
     cards = []
     for task in view.tasks:
@@ -295,6 +311,11 @@ def task_cards(view: PlanView, agencies: Agencies, lang: str) -> list[TaskCard]:
                 "state": d.state,
                 "due": fmt_time(d.due_at),
                 "met": fmt_time(d.met_at) if d.met_at else "",
+                # Met ones too: whether a term was kept may depend on the disputed day.
+                # The body's own due date is a calendar date, not counted in working days.
+                "disputed": ""
+                if d.kind is DeadlineKind.due_date
+                else disputed_days(disputes, d.starts_at, d.due_at),
             }
             for d in task.deadlines
         ]
