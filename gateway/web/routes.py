@@ -25,6 +25,7 @@ from contracts.plans import DeadlineState, PlanStatus, ReviewDecision, TaskState
 from gateway.api.deps import AppState
 from gateway.calendar_sources import load_disputes
 from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound
+from gateway.incident_text import incident_text
 from gateway.reports.chart import report_chart_svg
 from gateway.reports.export import sections as report_sections
 from gateway.reports.export import to_csv, to_xlsx
@@ -536,6 +537,7 @@ async def incidents_page(request: Request) -> Response:
         {
             "incidents": found,
             "agency_name": lambda code: agency_name(agencies, code, lang) if code else "",
+            "incident_text": lambda error: incident_text(error, lang),
             "flash": flash if flash in FLASHES else "",
         },
         signed=signed,

@@ -32,6 +32,7 @@ from gateway.auth import Caller
 from gateway.calendar_sources import Dispute, crossed
 from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden
+from gateway.incident_text import incident_text
 from gateway.services.queries import PlanFilter
 from gateway.store.tables import deadlines, plans, tasks
 from gateway.web.i18n import translate
@@ -266,7 +267,8 @@ def timeline_entry(
         states = f"{_state_label(lang, event.from_state)} → {_state_label(lang, event.to_state)}"
     elif event.to_state and event.type not in ("plan_completed",):
         states = _state_label(lang, event.to_state)
-    why_parts = [p for p in (event.reason, data.get("comment")) if isinstance(p, str) and p]
+    reason = incident_text(event.reason, lang) if event.type == "task_failed" else event.reason
+    why_parts = [p for p in (reason, data.get("comment")) if isinstance(p, str) and p]
     return TimelineEntry(
         at=fmt_time(event.at),
         who=actor_label(event.actor, agencies, names, lang),
