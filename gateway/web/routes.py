@@ -32,7 +32,7 @@ from gateway.reports.export import to_csv, to_xlsx
 from gateway.reports.family_card import BreakerBoard, card_client
 from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
 from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
-from gateway.services import conclusions, queries, rerouting, staff, tasks, timeline
+from gateway.services import clients, conclusions, queries, rerouting, staff, tasks, timeline
 from gateway.services import incidents as incident_service
 from gateway.services import plans as plan_service
 from gateway.services.staff import StaffRole, StaffUser
@@ -50,6 +50,7 @@ from gateway.web.views import (
 
 PREFIX = "/web"
 HERE = Path(__file__).parent
+FAVICON = HERE / "static" / "favicon.ico"
 PAGE_SIZE = 50
 MAX_REASON = 4000
 FLASHES = {"accepted", "returned", "cancelled", "replayed", "rerouted", "closed"}
@@ -79,6 +80,9 @@ class CsrfRefused(Exception):
 class Signed:
     staff: StaffUser
     session: sessions.Session
+    organisation: str = ""
+    """The name of the staff member's centre (or body) for the header; their code when no
+    name is registered."""
 
 
 def _state(request: Request) -> AppState:
@@ -107,9 +111,15 @@ async def _signed(request: Request) -> Signed:
         raise SignInRequired
     async with state.engine.connect() as conn:
         person = await staff.get_staff(conn, found.staff_id)
-    if person is None:
-        raise SignInRequired
-    return Signed(person, found)
+        if person is None:
+            raise SignInRequired
+        body = state.ctx.agencies.get(person.centre)
+        named = (
+            agency_name(state.ctx.agencies, person.centre, _lang(request))
+            if body is not None
+            else await clients.centre_name(conn, person.centre)
+        )
+    return Signed(person, found, named or person.centre)
 
 
 async def _form(request: Request, signed: Signed) -> FormData:
@@ -155,6 +165,7 @@ def _render(
             "t": t,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
             "staff": signed.staff if signed else None,
+            "organisation": signed.organisation if signed else "",
             "csrf": signed.session.csrf if signed else "",
             "is_head": bool(signed and signed.staff.role is StaffRole.head),
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -743,6 +754,16 @@ def install(app: FastAPI) -> None:
     """Mount the workspace; its errors are pages, the API's stay problem documents."""
     app.include_router(router)
     app.mount(PREFIX + "/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+    async def favicon() -> Response:
+        """Browsers ask for /favicon.ico on every page; without it each is a 404 line."""
+        return Response(
+            FAVICON.read_bytes(),
+            media_type="image/vnd.microsoft.icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
 
     async def sign_in(request: Request, exc: Exception) -> Response:
         path = request.url.path
