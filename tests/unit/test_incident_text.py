@@ -25,8 +25,7 @@ def test_russian_and_kazakh_with_the_count() -> None:
 def test_older_records_do_not_show_the_wrong_number() -> None:
     old = "delivery_limit after 1 delivery attempt(s)"
     assert incident_text(old, "ru") == (
-        "Система органа не приняла сообщение после нескольких попыток доставки; "
-        "сообщение отложено."
+        "Система органа не приняла сообщение после нескольких попыток доставки; сообщение отложено."
     )
     assert "1" not in incident_text(old, "kk")
 
@@ -34,5 +33,5 @@ def test_older_records_do_not_show_the_wrong_number() -> None:
 def test_anything_else_is_kept_after_a_sentence_in_the_language() -> None:
     text = incident_text("unparseable: Expecting value", "ru")
     assert text == "Сообщение отложено; причина в записи брокера: unparseable: Expecting value"
-    other, error = describe_death({"x-death": [{"count": 2, "reason": "rejected", "queue": "q"}]})
+    _, error = describe_death({"x-death": [{"count": 2, "reason": "rejected", "queue": "q"}]})
     assert error == "rejected (dead-lettered 2 time(s))"
