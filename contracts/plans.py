@@ -111,6 +111,8 @@ class TaskState(StrEnum):
     rejected_by_agency = "rejected_by_agency"
     failed = "failed"
     cancelled = "cancelled"
+    rerouted = "rerouted"  # refused or failed; the centre sent the activity to another body
+    closed = "closed"  # refused or failed; the centre closed the activity with a reason
 
 
 class DeadlineKind(StrEnum):
@@ -228,3 +230,23 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text
+
+
+class RerouteIn(BaseModel):
+    """Send a refused (or undeliverable) activity to the competent body (order 192 p.9, p.11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: AgencyCode = Field(description="The competent body; another than the one that refused.")
+    reason: Text = Field(description="Why this body: shown on the timeline and to the body.")
+    due_date: date | None = Field(
+        default=None, description="A new term for the activity; by default the activity's own."
+    )
+
+
+class CloseIn(BaseModel):
+    """Close a refused (or undeliverable) activity so that the plan can complete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text = Field(description="Why the activity is closed without being done.")

@@ -43,7 +43,7 @@ async def ensure_dev_credentials(
         )
         centre = await add_client(
             conn,
-            name="Demo family support centre",
+            name="ЦПС (демонстрационный)",
             kind=ClientKind.centre,
             scope=DEMO_CENTRE,
             agencies=agencies,

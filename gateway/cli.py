@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gateway import calendar_cli
 from gateway.config import Settings
 from gateway.logs import configure as configure_logging
 
@@ -24,6 +25,7 @@ mocks_app = typer.Typer(help="Mock government systems.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
 app.add_typer(calendar_app, name="calendar")
+calendar_cli.register(calendar_app)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(mocks_app, name="mocks")
 

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30.0
+    conclusion_sender: str | None = None
+    """How the quarterly conclusion reaches the authorised body (p.14): `console`, `file`
+    or `smtp`, the digest's senders; unset, the digest's (`digest_sender`)."""
+    conclusion_recipients: str = "authorised-body@localhost"
+    """Comma-separated e-mail addresses of the authorised body (GATEWAY_CONCLUSION_RECIPIENTS)."""
+
+    @property
+    def conclusion_addresses(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.conclusion_recipients.split(",") if a.strip())
 
     shep_url: str = "http://127.0.0.1:8200/bip-sync-wss-gost/"
     """The e-government bus's sync channel; the default is `python -m mocks.shep`."""

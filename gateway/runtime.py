@@ -32,6 +32,7 @@ from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
 from gateway.media.store import LocalMediaStore
+from gateway.reports.conclusion_mailer import ConclusionMailer, mailer_sender
 from gateway.reports.family_card import card_client
 from gateway.services import kandas_followup, kandas_intake
 from gateway.services.context import Context
@@ -134,6 +135,10 @@ async def serve(
         fault_marker=settings.fault_marker,
     )
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
+    mail_sender, mail_channel = mailer_sender(settings)
+    mailer = ConclusionMailer(
+        engine, link, ctx.topology, clock, mail_sender, channel_name=mail_channel
+    )
 
     async def broker_ready() -> bool:
         return link.up
@@ -156,6 +161,7 @@ async def serve(
         workers.append(_adaptation_worker(settings, engine, ctx, clock, kandas, card, police))
     if "collector" in components:
         await collector.start()
+        await mailer.start()  # the quarterly conclusions queued for the authorised body
     if "dead-letters" in components:
         await dead_letters.start()
 
@@ -221,6 +227,7 @@ async def serve(
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await collector.stop()
+        await mailer.stop()
         await dead_letters.stop()
         await relay.stop()
         await link.close()

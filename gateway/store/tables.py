@@ -332,3 +332,22 @@ kandas_quality_scores = Table(
     Column("evaluated_by", ID, nullable=False),
     Column("conclusion_sent_at", UtcDateTime),
 )
+
+#: The quarterly conclusion sent to the authorised body (order 192 p.14): one row per
+#: centre and quarter (the unique key is what makes it once), written in the same
+#: transaction as its outbox message; `sent_at` is set when the mailer handed it over.
+conclusion_dispatches = Table(
+    "conclusion_dispatches",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("centre", String(64), nullable=False),
+    Column("quarter", String(8), nullable=False),
+    Column("message_id", ID, nullable=False, unique=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("channel", String(16)),
+    UniqueConstraint("centre", "quarter"),
+)

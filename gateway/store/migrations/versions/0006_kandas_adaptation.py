@@ -1,7 +1,7 @@
 """kandas adaptation (order 170 p.32-51): plans, work reports, monitoring runs, quality
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gateway.store.tables
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
