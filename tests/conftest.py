@@ -83,12 +83,42 @@ def amqp_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
+@pytest.fixture(scope="session")
+def shared_amqp_prefix() -> Iterator[str]:
+    """One prefix for every in-process gateway of the run (see `start_harness(reuse=)`);
+    its exchanges and queues are deleted at the end."""
+    import asyncio
+
+    import aio_pika
+
+    from contracts.amqp import Topology
+    from gateway.agencies import load_agencies
+
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    yield prefix
+
+    async def delete() -> None:
+        connection = await aio_pika.connect(AMQP_URL, timeout=15)
+        async with connection:
+            channel = await connection.channel()
+            await Topology(prefix, load_agencies().enabled_codes()).delete(channel)
+
+    try:
+        asyncio.run(asyncio.wait_for(delete(), 60))
+    except Exception as exc:  # clean-up is best effort; the CI sweep removes what is left
+        print(f"\ncould not delete the run's queues ({type(exc).__name__})")
+
+
 @pytest.fixture
-async def harness(engine: AsyncEngine, amqp_prefix: str) -> AsyncIterator[object]:
+async def harness(engine: AsyncEngine, shared_amqp_prefix: str) -> AsyncIterator[object]:
     from tests.integration.harness import start_harness
 
     h, stop = await start_harness(
-        engine, amqp_prefix, AMQP_URL, centre=f"centre-{uuid.uuid4().hex[:8]}"
+        engine,
+        shared_amqp_prefix,
+        AMQP_URL,
+        centre=f"centre-{uuid.uuid4().hex[:8]}",
+        reuse=True,
     )
     yield h
     await stop()

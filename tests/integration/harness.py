@@ -199,7 +199,15 @@ async def start_harness(
     registry: RegistryGateway | None = None,
     trust: TrustAnchors | None = None,
     family_card: FamilyCardLookup | None = None,
+    reuse: bool = False,
 ) -> tuple[Harness, Callable[[], Awaitable[None]]]:
+    """A gateway in-process on `engine` and the broker under `prefix`.
+
+    `reuse`: the prefix's queues are shared with the run's other tests (conftest's
+    `harness`): they are emptied at the start and the end instead of being created and
+    deleted by every test. Each quorum queue is a Raft cluster of its own; creating and
+    deleting some thirty of them per test, thousands in a run, wedged the broker.
+    """
     settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
     agencies = load_agencies()
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
@@ -215,6 +223,8 @@ async def start_harness(
     connection = await aio_pika.connect_robust(amqp_urls(amqp_url)[-1])
     channel = await connection.channel()
     await topology.declare(channel)
+    if reuse:
+        await _purge(channel, topology)
     relay = OutboxRelay(engine, link, clock, poll_seconds=0.1)
     collector = StatusCollector(engine, link, ctx, clock)
     dead = DeadLetterRecorder(engine, link, ctx, clock)
@@ -253,8 +263,16 @@ async def start_harness(
         await relay.stop()
         await link.close()
         await http.aclose()
-        if harness.delete_topology:
+        if reuse:
+            await _purge(channel, topology)
+        elif harness.delete_topology:
             await topology.delete(channel)
         await connection.close()
 
     return harness, stop
+
+
+async def _purge(channel: AbstractChannel, topology: Topology) -> None:
+    for name in topology.all_queues():
+        queue = await channel.get_queue(name, ensure=False)
+        await queue.purge()

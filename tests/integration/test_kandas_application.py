@@ -130,7 +130,7 @@ def authority() -> TestAuthority:
 @pytest.fixture
 async def chain(
     engine: AsyncEngine,
-    amqp_prefix: str,
+    shared_amqp_prefix: str,
     bus: Bus,  # noqa: F811
     authority: TestAuthority,
 ) -> AsyncIterator[Chain]:
@@ -140,9 +140,10 @@ async def chain(
     card = FakeCard(bus.population)
     h, stop = await start_harness(
         engine,
-        amqp_prefix,
+        shared_amqp_prefix,
         AMQP_URL,
         centre=f"centre-{uuid.uuid4().hex[:8]}",
+        reuse=True,
         registry=registry,
         trust=TrustAnchors.from_pem(authority.root_pem),
         family_card=card,
