@@ -7,6 +7,9 @@ Layout:
 - `{p}.tasks` (direct): gateway -> bodies; routing key = agency code; one durable quorum
   queue per enabled agency, `{p}.agency.{code}`.
 - `{p}.status` (direct): bodies -> gateway; routing key `status`; queue `{p}.status`.
+- `{p}.portal.egov` (quorum queue on `{p}.tasks`, routing key `portal.egov`): what the
+  gateway owes the e-government portal (statuses, cabinet notices, SMS), consumed by the
+  gateway's own portal notifier (`contracts/portal_notices.py`).
 - `{p}.dlx` (direct): where quorum queues dead-letter after `x-delivery-limit`
   deliveries; one queue per source, `{p}.dead.agency.{code}` and `{p}.dead.status`, so an
   operator sees at once whose messages are stuck.
@@ -22,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
 STATUS_ROUTING_KEY = "status"
+PORTAL_ROUTING_KEY = "portal.egov"
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,31 @@ class Topology:
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dlx"
 
+    @property
+    def portal_queue(self) -> str:
+        return f"{self.prefix}.{PORTAL_ROUTING_KEY}"
+
     def agency_queue(self, agency: str) -> str:
         return f"{self.prefix}.agency.{agency}"
 
     def dead_queue(self, source_routing_key: str) -> str:
         if source_routing_key == STATUS_ROUTING_KEY:
             return f"{self.prefix}.dead.status"
+        if source_routing_key == PORTAL_ROUTING_KEY:
+            return f"{self.prefix}.dead.{PORTAL_ROUTING_KEY}"
         return f"{self.prefix}.dead.agency.{source_routing_key}"
 
     def dead_queues(self) -> list[str]:
-        return [self.dead_queue(STATUS_ROUTING_KEY), *(self.dead_queue(a) for a in self.agencies)]
+        return [
+            self.dead_queue(STATUS_ROUTING_KEY),
+            self.dead_queue(PORTAL_ROUTING_KEY),
+            *(self.dead_queue(a) for a in self.agencies),
+        ]
 
     def all_queues(self) -> list[str]:
         return [
             self.status_queue,
+            self.portal_queue,
             *(self.agency_queue(a) for a in self.agencies),
             *self.dead_queues(),
         ]
@@ -91,8 +106,12 @@ class Topology:
             self.status_queue, durable=True, arguments=self._work_queue_arguments()
         )
         await queue.bind(status, routing_key=STATUS_ROUTING_KEY)
+        portal = await channel.declare_queue(
+            self.portal_queue, durable=True, arguments=self._work_queue_arguments()
+        )
+        await portal.bind(tasks, routing_key=PORTAL_ROUTING_KEY)
 
-        for key in (STATUS_ROUTING_KEY, *self.agencies):
+        for key in (STATUS_ROUTING_KEY, PORTAL_ROUTING_KEY, *self.agencies):
             dead = await channel.declare_queue(
                 self.dead_queue(key), durable=True, arguments={"x-queue-type": "quorum"}
             )

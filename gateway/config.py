@@ -127,6 +127,15 @@ class Settings(BaseSettings):
     labour_market_url: str = "http://127.0.0.1:8260/"
     """The labour market system (АИС «Рынок труда»): p.18 drafts, registration lookups;
     the default is `python -m mocks.labour_market`."""
+    egov_url: str | None = "http://127.0.0.1:8210/"
+    """The e-government portal (egov.kz «Электронное обращение»): e-applications polled
+    in, statuses, cabinet notices and SMS out (GATEWAY_EGOV_URL); the default is
+    `python -m mocks.egov`. Empty: no portal, the portal's notices wait in the queue."""
+    egov_poll_seconds: float = 5.0
+    """How often the portal's new e-applications are fetched (GATEWAY_EGOV_POLL_SECONDS)."""
+    kandas_url: str | None = "http://127.0.0.1:8220/"
+    """The Kandas system (АИС «Кандас»), which says who holds kandas status, for the
+    referral's portal rule (GATEWAY_KANDAS_URL); the default is `python -m mocks.kandas`."""
     family_card_url: str | None = None
     """The digital family card's (ЦКС) REST API, e.g. `http://127.0.0.1:8240` (what
     `gateway up` sets, for `python -m mocks.family_card`). Unset: no card is connected,

@@ -27,10 +27,11 @@ from gateway.broker.backlog import BacklogMonitor
 from gateway.broker.connection import BrokerLink
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.outbox_relay import OutboxRelay
+from gateway.broker.portal_notifier import PortalNotifier
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
 from gateway.reports.family_card import card_client
-from gateway.services import kandas_followup, kandas_intake
+from gateway.services import kandas_followup, kandas_intake, portal_intake
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway
@@ -116,6 +117,10 @@ async def serve(
         fault_marker=settings.fault_marker,
     )
     collector = StatusCollector(engine, link, ctx, clock)
+    portal = outside_systems.egov_portal(settings)
+    labour = outside_systems.labour_market(settings)
+    kandas = outside_systems.kandas_system(settings)
+    notifier = PortalNotifier(engine, link, ctx, clock, portal) if portal is not None else None
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
 
     async def broker_ready() -> bool:
@@ -135,6 +140,15 @@ async def serve(
         workers.append(lambda: _owed_to_others(engine, clock, settings))
     if "collector" in components:
         await collector.start()
+        if notifier is not None:
+            await notifier.start()
+    if "watcher" in components and portal is not None:
+        workers.append(
+            lambda: portal_intake.run(
+                engine, ctx, portal, clock, settings.egov_poll_seconds,
+                labour=labour, kandas=kandas, on_outbox_write=relay.wake,
+            )
+        )
     if "dead-letters" in components:
         await dead_letters.start()
 
@@ -155,6 +169,7 @@ async def serve(
         backlog=backlog,
         registry=registry,
         family_card=card,
+        labour_market=labour,
     )
     running = [asyncio.create_task(worker()) for worker in workers]
     log.info("gateway running: %s", ", ".join(sorted(components)))
@@ -187,9 +202,14 @@ async def serve(
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await collector.stop()
+        if notifier is not None:
+            await notifier.stop()
         await dead_letters.stop()
         await relay.stop()
         await link.close()
+        for client in (portal, labour, kandas):
+            if client is not None:
+                await client.aclose()
         await engine.dispose()
         if registry is not None:
             await registry.aclose()

@@ -9,6 +9,7 @@ from gateway.api.body_limit import BodyLimitMiddleware
 from gateway.api.deps import AppState
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
+from gateway.api.routes_egov import router as egov_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
 from gateway.web.case_pages import router as case_pages_router
@@ -35,6 +36,7 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(routes_registry.router)
     app.include_router(cases_router)
+    app.include_router(egov_router)
     install_web(app)
     app.include_router(case_pages_router)
     back_pressure.install(app, state)

@@ -40,6 +40,8 @@ class AppState:
     """The outbox's latest size and age, for `/ready` and back-pressure."""
     registry: RegistryGateway | None = None
     family_card: FamilyCardLookup | None = None
+    labour_market: Any = None
+    """The labour market system's client, for the referral's precondition (seed 002)."""
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
     async def caller_for(self, api_key: str) -> Caller | None:

@@ -1,0 +1,376 @@
+"""The e-government flows over HTTP: e-applications (order 109) and referrals (seed 002).
+
+The offices act with their agency-kind keys, scoped to their code (`uzsp_almaty`, the
+regional office; `ozsp_almaty`, the district office): each may act only on a step it
+owns. Applications come from the portal (polled by the gateway); a district office
+opens an in-person referral itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from contracts.common import IIN
+from gateway.api.deps import CallerDep, State
+from gateway.api.openapi import problem_responses
+from gateway.auth import Caller, ClientKind
+from gateway.errors import Forbidden, NotFound
+from gateway.services import (
+    complaints,
+    e_application,
+    employment_referral,
+    service_steps,
+    timeline,
+)
+from gateway.store.tables import deadlines, events, plans, tasks
+
+router = APIRouter(prefix="/api/v1", tags=["e-government"])
+
+_FLOWS = (e_application.E_APPLICATION, employment_referral.REFERRAL)
+
+
+def _body(caller: Caller) -> str | None:
+    """The office acting; None for an admin (who may act for any, on the timeline as admin)."""
+    if caller.kind is ClientKind.admin:
+        return None
+    if caller.kind is not ClientKind.agency or not caller.scope:
+        raise Forbidden("only an office's system (agency key) acts on these cases")
+    return caller.scope
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckIn(_In):
+    decision: Literal["forward", "refuse"] = Field(
+        description="`forward`: the documents match the standard, `result` is the answer; "
+        "`refuse`: `result` is the reason."
+    )
+    result: str = Field(min_length=1, max_length=4000)
+
+
+class ContactIn(_In):
+    channel: Literal["phone", "email"]
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str | None = Field(default=None, max_length=2000)
+
+
+class InPersonIn(_In):
+    iin: IIN
+    kind: str = Field(
+        description="employment, public_works, vocational_training, social_jobs, "
+        "youth_practice, career_guidance"
+    )
+    phone: str | None = None
+
+
+class ProcedureIn(_In):
+    step: str = Field(description="accept, to_head, assign, review, sign, issue")
+
+
+class ReferralDecisionIn(_In):
+    decision: Literal["issue", "refuse"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ComplaintIn(_In):
+    to: Literal["provider", "quality_authority"]
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AnswerIn(_In):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+async def _case_view(state: State, caller: Caller, case_id: str) -> dict[str, Any]:
+    async with state.engine.begin() as conn:
+        case = (await conn.execute(select(plans).where(plans.c.id == case_id))).first()
+        if case is None or case.flow not in _FLOWS:
+            raise NotFound(f"no case with id '{case_id}'")
+        steps = (
+            await conn.execute(
+                select(tasks).where(tasks.c.plan_id == case_id).order_by(tasks.c.seq)
+            )
+        ).all()
+        body = _body(caller)
+        if body is not None and body not in {s.agency for s in steps}:
+            raise Forbidden("the caller's office has no step in this case")
+        terms = (await conn.execute(select(deadlines).where(deadlines.c.plan_id == case_id))).all()
+        history = (
+            await conn.execute(
+                select(events).where(events.c.plan_id == case_id).order_by(events.c.id)
+            )
+        ).all()
+        await timeline.record_access(
+            conn,
+            client_id=caller.client_id,
+            action="egov_case_read",
+            at=state.clock.now(),
+            plan_id=case_id,
+        )
+        procedure = (
+            await employment_referral.procedure_report(conn, case_id, case.created_at)
+            if case.flow == employment_referral.REFERRAL
+            else []
+        )
+    by_task = {t.task_id: t for t in terms}
+    return {
+        "id": case.id,
+        "flow": case.flow,
+        "status": case.status,
+        "document": case.family,
+        "steps": [
+            {
+                "id": s.id,
+                "step": s.step,
+                "body": s.agency,
+                "state": s.state,
+                "round": s.round,
+                "due_at": by_task[s.id].due_at.isoformat() if s.id in by_task else None,
+                "met_at": by_task[s.id].met_at.isoformat()
+                if s.id in by_task and by_task[s.id].met_at
+                else None,
+                "breached_at": by_task[s.id].breached_at.isoformat()
+                if s.id in by_task and by_task[s.id].breached_at
+                else None,
+            }
+            for s in steps
+        ],
+        "procedure": procedure,
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "type": e.type,
+                "reason": e.reason,
+                "data": e.data,
+            }
+            for e in history
+        ],
+    }
+
+
+@router.get("/e-government/cases", responses=problem_responses(403))
+async def inbox(state: State, caller: CallerDep) -> dict[str, Any]:
+    """The office's open steps, nearest term first."""
+    body = _body(caller)
+    async with state.engine.connect() as conn:
+        query = (
+            select(
+                tasks.c.plan_id,
+                tasks.c.id,
+                tasks.c.step,
+                tasks.c.agency,
+                deadlines.c.due_at,
+                plans.c.flow,
+            )
+            .join(deadlines, deadlines.c.task_id == tasks.c.id)
+            .join(plans, plans.c.id == tasks.c.plan_id)
+            .where(tasks.c.state == "created", plans.c.flow.in_(_FLOWS))
+            .order_by(deadlines.c.due_at)
+        )
+        if body is not None:
+            query = query.where(tasks.c.agency == body)
+        rows = (await conn.execute(query)).all()
+    return {
+        "items": [
+            {
+                "case_id": r.plan_id,
+                "task_id": r.id,
+                "flow": r.flow,
+                "step": r.step,
+                "body": r.agency,
+                "due_at": r.due_at.isoformat(),
+            }
+            for r in rows
+        ]
+    }
+
+
+@router.get("/e-government/cases/{case_id}", responses=problem_responses(403, 404))
+async def case(case_id: str, state: State, caller: CallerDep) -> dict[str, Any]:
+    return await _case_view(state, caller, case_id)
+
+
+@router.post("/e-applications/{case_id}/forward", responses=problem_responses(403, 404, 409))
+async def forward(case_id: str, state: State, caller: CallerDep) -> dict[str, Any]:
+    """Order 109 p.5: the regional office forwards to the district office of residence."""
+    async with state.engine.begin() as conn:
+        await e_application.forward(
+            conn, state.ctx, case_id, body=_body(caller), actor=caller.actor, now=state.clock.now()
+        )
+    state.on_outbox_write()
+    return await _case_view(state, caller, case_id)
+
+
+@router.post(
+    "/e-applications/{case_id}/contacts",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(403, 404, 409),
+)
+async def contact(
+    case_id: str, contact: ContactIn, state: State, caller: CallerDep
+) -> dict[str, str]:
+    """Order 109 p.7: a question put to the applicant, recorded on the timeline."""
+    async with state.engine.begin() as conn:
+        await e_application.record_contact(
+            conn,
+            case_id,
+            body=_body(caller),
+            channel=contact.channel,
+            question=contact.question,
+            answer=contact.answer,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+    return {"recorded": "applicant_contacted"}
+
+
+@router.post("/e-applications/{case_id}/check", responses=problem_responses(403, 404, 409))
+async def check(case_id: str, decision: CheckIn, state: State, caller: CallerDep) -> dict[str, Any]:
+    """Order 109 p.6–10: the district specialist's result or refusal; the citizen is told."""
+    async with state.engine.begin() as conn:
+        await e_application.check(
+            conn,
+            state.ctx,
+            case_id,
+            body=_body(caller),
+            decision=decision.decision,
+            result=decision.result,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+    state.on_outbox_write()
+    return await _case_view(state, caller, case_id)
+
+
+@router.post(
+    "/employment-referrals",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(403, 409),
+)
+async def open_in_person(
+    referral: InPersonIn,
+    state: State,
+    caller: CallerDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
+    """In person (standard p.4.1): 30 minutes; the registration as unemployed is checked
+    in the labour market system, not asked of the applicant."""
+    body = _body(caller)
+    if body is None:
+        raise Forbidden("an in-person referral is opened by the district office's system")
+    facts, record = await employment_referral.gather_facts(
+        state.labour_market, None, referral.iin, on_portal=False
+    )
+    async with state.engine.begin() as conn:
+        case_id, _ = await employment_referral.open_in_person(
+            conn,
+            state.ctx,
+            office=body,
+            iin=referral.iin,
+            kind_code=referral.kind,
+            phone=referral.phone,
+            facts=facts,
+            facts_record=record,
+            idempotency_key=idempotency_key,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+    return await _case_view(state, caller, case_id)
+
+
+@router.post(
+    "/employment-referrals/{case_id}/procedure", responses=problem_responses(403, 404, 409)
+)
+async def procedure(
+    case_id: str, step: ProcedureIn, state: State, caller: CallerDep
+) -> dict[str, Any]:
+    """A procedure of the regulation done (p.5): its minutes against its norm."""
+    async with state.engine.begin() as conn:
+        return await employment_referral.record_procedure(
+            conn,
+            case_id,
+            body=_body(caller),
+            code=step.step,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+
+
+@router.post("/employment-referrals/{case_id}/decision", responses=problem_responses(403, 404, 409))
+async def referral_decision(
+    case_id: str, decision: ReferralDecisionIn, state: State, caller: CallerDep
+) -> dict[str, Any]:
+    async with state.engine.begin() as conn:
+        answer = await employment_referral.decide(
+            conn,
+            state.ctx,
+            case_id,
+            body=_body(caller),
+            decision=decision.decision,
+            reason=decision.reason,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+    state.on_outbox_write()
+    return answer
+
+
+@router.get("/employment-referrals/{case_id}/document", responses=problem_responses(403, 404))
+async def referral_document(case_id: str, state: State, caller: CallerDep) -> dict[str, Any]:
+    view = await _case_view(state, caller, case_id)
+    document = view["document"].get("result")
+    if not document:
+        raise NotFound("no referral was issued in this case")
+    return dict(document)
+
+
+@router.post(
+    "/e-government/cases/{case_id}/complaints",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(403, 404),
+)
+async def complain(
+    case_id: str, complaint: ComplaintIn, state: State, caller: CallerDep
+) -> dict[str, str]:
+    """A complaint registered (standard p.10): 5 working days, 15 at the quality authority."""
+    async with state.engine.begin() as conn:
+        await service_steps.load_case(conn, case_id, _FLOWS)
+        task_id = await complaints.file(
+            conn,
+            state.ctx,
+            case_id,
+            to=complaint.to,
+            text=complaint.text,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+    return {"task_id": task_id}
+
+
+@router.post(
+    "/e-government/cases/{case_id}/complaints/{task_id}/answer",
+    responses=problem_responses(403, 404),
+)
+async def answer_complaint(
+    case_id: str, task_id: str, answer: AnswerIn, state: State, caller: CallerDep
+) -> dict[str, str]:
+    async with state.engine.begin() as conn:
+        await complaints.answer(
+            conn,
+            state.ctx,
+            case_id,
+            task_id,
+            body=_body(caller),
+            text=answer.text,
+            actor=caller.actor,
+            now=state.clock.now(),
+        )
+    state.on_outbox_write()
+    return {"answered": task_id}
