@@ -17,12 +17,14 @@ deciding without the fact.
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from contracts.iin import mask_iin
 from contracts.plans import DeadlineKind, PlanStatus
+from contracts.portal_notices import PortalStatus
 from gateway.domain import deadlines as rules
 from gateway.domain.e_application_form import check_form
 from gateway.domain.employment_referral import (
@@ -40,6 +42,8 @@ from gateway.services import citizen_notices, e_application, service_steps, time
 from gateway.services.context import Context
 from gateway.store.tables import events
 
+log = logging.getLogger("gateway.employment_referral")
+
 REFERRAL = "employment_referral"
 LABOUR_MARKET = "АИС «Рынок труда»"
 KANDAS_SYSTEM = "АИС «Кандас»"
@@ -51,6 +55,10 @@ class LabourMarketLookup(Protocol):
 
 class KandasLookup(Protocol):
     async def kandas_status(self, iin: str) -> Any: ...
+
+
+def _failure(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 def flow() -> Flow:
@@ -75,7 +83,7 @@ async def gather_facts(
                 "as_of": answer.as_of.isoformat(),
             }
         except Exception as error:  # another organisation's system: any failure is "no answer"
-            record["registration"] = {"source": LABOUR_MARKET, "failed": f"{type(error).__name__}"}
+            record["registration"] = {"source": LABOUR_MARKET, "failed": _failure(error)}
     else:
         record["registration"] = {"source": LABOUR_MARKET, "failed": "not connected"}
     if on_portal:
@@ -91,7 +99,7 @@ async def gather_facts(
             except Exception as error:
                 record["kandas_status"] = {
                     "source": KANDAS_SYSTEM,
-                    "failed": f"{type(error).__name__}",
+                    "failed": _failure(error),
                 }
         else:
             record["kandas_status"] = {"source": KANDAS_SYSTEM, "failed": "not connected"}
@@ -150,6 +158,11 @@ async def receive_from_portal(
         )
         return e_application.Received(case_id, created=True, refused=True)
     if missing_facts(facts, on_portal=True):
+        log.warning(
+            "referral %s waits: no answer from %s",
+            appeal.get("number"),
+            ", ".join(f"{k} ({v.get('failed')})" for k, v in facts_record.items() if "failed" in v),
+        )
         return None
     assert routing is not None and kind is not None
     document["kind"] = {"code": kind.code, "ru": kind.ru, "kk": kind.kk, "clause": kind.clause}
@@ -203,6 +216,22 @@ async def receive_from_portal(
         now,
         e_application.INTAKE_ACTOR,
     )
+    # The provider is the district office of residence: the portal shows it at once.
+    office = ctx.agencies.get(routing.district_office)
+    for status in ("forwarded", "in_review"):
+        await citizen_notices.portal_status(
+            conn,
+            ctx,
+            case_id,
+            PortalStatus(
+                appeal_id=appeal["id"],
+                status=status,
+                district_office=(office.name_ru if office else routing.district_office)
+                if status == "forwarded"
+                else None,
+            ),
+            now,
+        )
     return e_application.Received(case_id, created=True, refused=False)
 
 

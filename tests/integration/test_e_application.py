@@ -173,7 +173,7 @@ async def test_a_bad_form_is_refused_naming_its_fields_and_the_portal_is_told(
     assert case.status == "cancelled"
 
     async def portal_told() -> bool:
-        return portal.appeal(bad["id"])["status"] == "refused"
+        return bool(portal.appeal(bad["id"])["status"] == "refused")
 
     await eventually(portal_told, timeout=15)
     said = portal.appeal(bad["id"])["result"]
