@@ -17,8 +17,8 @@ deciding without the fact.
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 

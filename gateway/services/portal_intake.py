@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.clock import Clock
 from contracts.iin import InvalidIIN, check_iin
+from gateway.domain.employment_referral import Facts
 from gateway.domain.public_services import load_register
 from gateway.services import e_application, employment_referral
 from gateway.services.context import Context
-from gateway.domain.employment_referral import Facts
 from gateway.services.employment_referral import KandasLookup, LabourMarketLookup
 
 log = logging.getLogger("gateway.portal_intake")
