@@ -23,6 +23,7 @@ from gateway.services import (
     complaints,
     e_application,
     employment_referral,
+    proactive_assistance,
     service_steps,
     timeline,
 )
@@ -30,7 +31,11 @@ from gateway.store.tables import deadlines, events, plans, tasks
 
 router = APIRouter(prefix="/api/v1", tags=["e-government"])
 
-_FLOWS = (e_application.E_APPLICATION, employment_referral.REFERRAL)
+_FLOWS = (
+    e_application.E_APPLICATION,
+    employment_referral.REFERRAL,
+    proactive_assistance.PROACTIVE,
+)
 
 
 def _body(caller: Caller) -> str | None:
@@ -81,6 +86,14 @@ class ReferralDecisionIn(_In):
 class ComplaintIn(_In):
     to: Literal["provider", "quality_authority"]
     text: str = Field(min_length=1, max_length=4000)
+
+
+class ProactiveCheckIn(_In):
+    applicant_iin: IIN = Field(description="The recipient of targeted social assistance.")
+    members: list[IIN] = Field(
+        min_length=1, max_length=30, description="The family as the recipient's file has it."
+    )
+    phone: str | None = None
 
 
 class AnswerIn(_In):
@@ -374,3 +387,81 @@ async def answer_complaint(
         )
     state.on_outbox_write()
     return {"answered": task_id}
+
+
+@router.post(
+    "/proactive-assistance/checks",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(403, 503),
+)
+async def proactive_check(
+    check: ProactiveCheckIn, state: State, caller: CallerDep
+) -> dict[str, Any]:
+    """Order 109 p.12–18: the employment centre checks, with no application, whether the
+    family still meets the criteria of targeted social assistance. Every query through
+    the bus records its purpose and legal ground; a registry that does not answer leaves
+    its fact missing, and the check does not conclude."""
+    from adapters.shep import AspFactsClient, QueryGround
+    from gateway.domain.targeted_assistance import load_config
+    from gateway.services.registry_lookup import RegistryUnavailable
+
+    body = _body(caller)
+    office = state.ctx.agencies.get(body or "")
+    if office is None or office.kind != "employment_centre":
+        raise Forbidden("only an employment centre's system runs a proactive check")
+    channel = getattr(state.registry, "channel", None)
+    if channel is None:
+        raise RegistryUnavailable("shep", "the e-government bus is not configured")
+    queries = load_config().queries
+
+    def ground_of(fact: str) -> QueryGround:
+        return QueryGround(queries[fact]["purpose"], queries[fact]["legal_ground"])
+
+    members = list(dict.fromkeys(check.members))
+    now = state.clock.now()
+    facts, asked = await proactive_assistance.gather(
+        AspFactsClient(channel), state.registry, members, ground_of=ground_of, now=now
+    )
+    async with state.engine.begin() as conn:
+        case_id = await proactive_assistance.open_check(
+            conn,
+            state.ctx,
+            centre=office.code,
+            applicant_iin=check.applicant_iin,
+            members=members,
+            phone=check.phone,
+            facts=facts,
+            queries=asked,
+            caller_id=caller.client_id,
+            actor=caller.actor,
+            now=now,
+        )
+    state.on_outbox_write()
+    return await _case_view(state, caller, case_id)
+
+
+@router.post(
+    "/proactive-assistance/checks/{case_id}/review",
+    responses=problem_responses(403, 404, 409),
+)
+async def proactive_review(
+    case_id: str, answer: AnswerIn, state: State, caller: CallerDep
+) -> dict[str, Any]:
+    """The specialist closes the check with what was decided (p.14–15)."""
+    async with state.engine.begin() as conn:
+        case = await service_steps.load_case(conn, case_id, (proactive_assistance.PROACTIVE,))
+        task = await service_steps.open_task_of(conn, case, "review", body=_body(caller))
+        await service_steps.close_step(
+            conn,
+            proactive_assistance.flow(),
+            task,
+            "forward",
+            actor=caller.actor,
+            reason=answer.text,
+            data={},
+            now=state.clock.now(),
+        )
+        await service_steps.close_case(
+            conn, case_id, refused=False, reason=answer.text, now=state.clock.now()
+        )
+    return await _case_view(state, caller, case_id)

@@ -313,6 +313,7 @@ class MigrationPoliceRegistry:
 
 def registries_for(population: Population) -> dict[str, Registry]:
     """Registry key (as in services.json) -> mock registry."""
+    from mocks.shep.asp_registries import asp_registries  # it builds on this module
     return {
         "individuals": IndividualsRegistry(population),
         "civil_births": CivilRegistry(population, "births"),
@@ -321,4 +322,5 @@ def registries_for(population: Population) -> dict[str, Registry]:
         "guardianship": GuardianshipRegistry(population),
         "adoption": AdoptionRegistry(population),
         "migration_police": MigrationPoliceRegistry(population),
+        **asp_registries(population),
     }
