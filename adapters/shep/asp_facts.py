@@ -83,6 +83,11 @@ class Contribution:
     agent: str
 
 
+def _year(value: Any) -> int:
+    """zeep reads an ``xs:gYear`` as ``(year, tzinfo)``."""
+    return int(value[0] if isinstance(value, tuple) else value)
+
+
 class AspFactsClient:
     def __init__(self, channel: SyncChannelClient) -> None:
         self._estate = RegistryService(channel, "real_estate")
@@ -110,7 +115,7 @@ class AspFactsClient:
 
     async def vehicles(self, iin: str, ground: QueryGround) -> tuple[Vehicle, ...]:
         items = await self._list(self._vehicles, {"iin": iin}, "vehicle", ground)
-        return tuple(Vehicle(v.plate, v.make, int(str(v.year)[:4]), v.registered) for v in items)
+        return tuple(Vehicle(v.plate, v.make, _year(v.year), v.registered) for v in items)
 
     async def household_plots(self, iin: str, ground: QueryGround) -> tuple[HouseholdPlot, ...]:
         items = await self._list(self._plots, {"iin": iin}, "plot", ground)
