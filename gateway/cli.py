@@ -346,13 +346,22 @@ def contracts_export(
 
 
 RUN_HINT = "start the system first with the README's run command (`gateway up`)"
-DEMO_FLOWS = ("ipr", "kandas-application")
+DEMO_FLOWS = (
+    "ipr",
+    "kandas-application",
+    "e-application",
+    "employment-referral",
+    "proactive-assistance",
+)
 
 
 @app.command()
 def demo(
     flow: str = typer.Argument(
-        "ipr", help="Which flow: ipr (order 192) or kandas-application (order 170)."
+        "ipr",
+        help="Which flow: ipr (order 192), kandas-application (order 170), e-application "
+        "(order 109), employment-referral (seed 002) or proactive-assistance (order 109 "
+        "p.12-18).",
     ),
     api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
     api_key: str | None = typer.Option(
@@ -361,6 +370,12 @@ def demo(
         "Default: from the development credentials.",
     ),
     timeout: float = typer.Option(120.0, help="Give up after this many seconds."),
+    egov_url: str | None = typer.Option(
+        None, help="The e-government portal (e-government demos). Default: GATEWAY_EGOV_URL."
+    ),
+    kandas_url: str | None = typer.Option(
+        None, help="The Kandas system (employment-referral). Default: GATEWAY_KANDAS_URL."
+    ),
 ) -> None:
     """Run a flow against the running system, live: `gateway demo` submits a sample plan
     and accepts the reports; `gateway demo kandas-application` takes a kandas family's
@@ -371,7 +386,7 @@ def demo(
         raise typer.BadParameter(f"one of {', '.join(DEMO_FLOWS)}", param_hint="FLOW")
     settings = Settings()
     creds: dict[str, Any] = {}
-    if api_key is None or api_url is None:
+    if api_key is None or api_url is None or flow not in ("ipr", "kandas-application"):
         try:
             creds = read_credentials(settings.credentials_file)
         except FileNotFoundError as error:
@@ -392,6 +407,24 @@ def demo(
     except FileNotFoundError:
         typer.echo(f"error: {sample_file} not found: the mock bus writes it; {RUN_HINT}", err=True)
         raise typer.Exit(2) from None
+    if flow != "kandas-application":
+        from gateway.demo_egov import run_egov_demo
+
+        portal = egov_url or settings.egov_url or "http://127.0.0.1:8210/"
+        keys = dict(creds.get("agencies", {}))  # each office acts with its own key
+        raise typer.Exit(
+            asyncio.run(
+                run_egov_demo(
+                    flow,
+                    api_url,
+                    keys,
+                    portal,
+                    sample["e_government"],
+                    timeout,
+                    kandas_url=kandas_url or settings.kandas_url,
+                )
+            )
+        )
     api_key = api_key or creds["agencies"][CAREER_CENTRE]
     raise typer.Exit(asyncio.run(run_kandas_demo(api_url, api_key, sample, timeout)))
 
