@@ -16,13 +16,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_up_then_the_e_government_demos_reach_their_results(system: System) -> None:
-    ports = [str(free_port()) for _ in range(8)]
+    ports = [str(free_port()) for _ in range(9)]
     system.start(
         "up", "up", "--work-seconds", "0.1",
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
         "--agencies-admin-port", ports[3],
         "--migration-portal-port", ports[4], "--labour-market-port", ports[5],
-        "--ca-port", ports[6], "--kandas-bodies-admin-port", ports[7],
+        "--ca-port", ports[6], "--kandas-bodies-admin-port", ports[7], "--family-card-port", ports[8],
         GATEWAY_EGOV_POLL_SECONDS="0.5",
     )  # fmt: skip
     system.wait_ready(timeout=60)
@@ -42,6 +42,7 @@ def test_up_then_the_e_government_demos_reach_their_results(system: System) -> N
         output = result.stdout + result.stderr
         assert result.returncode == 0, flow + "\n" + output[-4000:] + system.log("up")[-3000:]
         assert says in result.stdout, output[-3000:]
+        print(result.stdout)
 
     box = httpx.get(f"{portal}/__admin/outbox", timeout=5).json()
     by_appeal: dict[str, int] = {}
