@@ -22,7 +22,8 @@ def test_up_then_the_e_government_demos_reach_their_results(system: System) -> N
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
         "--agencies-admin-port", ports[3],
         "--migration-portal-port", ports[4], "--labour-market-port", ports[5],
-        "--ca-port", ports[6], "--kandas-bodies-admin-port", ports[7], "--family-card-port", ports[8],
+        "--ca-port", ports[6], "--kandas-bodies-admin-port", ports[7],
+        "--family-card-port", ports[8],
         GATEWAY_EGOV_POLL_SECONDS="0.5",
     )  # fmt: skip
     system.wait_ready(timeout=60)

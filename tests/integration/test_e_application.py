@@ -177,7 +177,7 @@ async def test_a_bad_form_is_refused_naming_its_fields_and_the_portal_is_told(
 
     await eventually(portal_told, timeout=15)
     said = portal.appeal(bad["id"])["result"]
-    assert "(iin)" in said and "(email)" in said
+    assert "«ИИН» — неверный ИИН" in said and "«E-mail» — не заполнено" in said
     cabinet, _ = _for(portal.outbox(), bad["id"])
     assert cabinet == []  # no cabinet for an IIN that is not one
     await eventually(lambda: _async(len(_for(portal.outbox(), bad["id"])[1]) == 1), timeout=10)
