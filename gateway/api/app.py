@@ -13,6 +13,7 @@ from gateway.api.routes_egov import router as egov_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
 from gateway.web.case_pages import router as case_pages_router
+from gateway.web.egov_pages import router as egov_pages_router
 from gateway.web.routes import install as install_web
 
 
@@ -39,6 +40,7 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(egov_router)
     install_web(app)
     app.include_router(case_pages_router)
+    app.include_router(egov_pages_router)
     back_pressure.install(app, state)
     app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.max_body_bytes)
     return app

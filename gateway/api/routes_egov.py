@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from contracts.common import IIN
 from gateway.api.deps import CallerDep, State
@@ -22,12 +21,11 @@ from gateway.errors import Forbidden, NotFound
 from gateway.services import (
     complaints,
     e_application,
+    egov_queries,
     employment_referral,
     proactive_assistance,
     service_steps,
-    timeline,
 )
-from gateway.store.tables import deadlines, events, plans, tasks
 
 router = APIRouter(prefix="/api/v1", tags=["e-government"])
 
@@ -102,105 +100,25 @@ class AnswerIn(_In):
 
 async def _case_view(state: State, caller: Caller, case_id: str) -> dict[str, Any]:
     async with state.engine.begin() as conn:
-        case = (await conn.execute(select(plans).where(plans.c.id == case_id))).first()
-        if case is None or case.flow not in _FLOWS:
-            raise NotFound(f"no case with id '{case_id}'")
-        steps = (
-            await conn.execute(
-                select(tasks).where(tasks.c.plan_id == case_id).order_by(tasks.c.seq)
-            )
-        ).all()
-        body = _body(caller)
-        if body is not None and body not in {s.agency for s in steps}:
-            raise Forbidden("the caller's office has no step in this case")
-        terms = (await conn.execute(select(deadlines).where(deadlines.c.plan_id == case_id))).all()
-        history = (
-            await conn.execute(
-                select(events).where(events.c.plan_id == case_id).order_by(events.c.id)
-            )
-        ).all()
-        await timeline.record_access(
-            conn,
-            client_id=caller.client_id,
-            action="egov_case_read",
-            at=state.clock.now(),
-            plan_id=case_id,
+        return await egov_queries.read_case(
+            conn, case_id, body=_body(caller), client_id=caller.client_id, now=state.clock.now()
         )
-        procedure = (
-            await employment_referral.procedure_report(conn, case_id, case.created_at)
-            if case.flow == employment_referral.REFERRAL
-            else []
-        )
-    by_task = {t.task_id: t for t in terms}
-    return {
-        "id": case.id,
-        "flow": case.flow,
-        "status": case.status,
-        "document": case.family,
-        "steps": [
-            {
-                "id": s.id,
-                "step": s.step,
-                "body": s.agency,
-                "state": s.state,
-                "round": s.round,
-                "due_at": by_task[s.id].due_at.isoformat() if s.id in by_task else None,
-                "met_at": by_task[s.id].met_at.isoformat()
-                if s.id in by_task and by_task[s.id].met_at
-                else None,
-                "breached_at": by_task[s.id].breached_at.isoformat()
-                if s.id in by_task and by_task[s.id].breached_at
-                else None,
-            }
-            for s in steps
-        ],
-        "procedure": procedure,
-        "timeline": [
-            {
-                "at": e.at.isoformat(),
-                "actor": e.actor,
-                "type": e.type,
-                "reason": e.reason,
-                "data": e.data,
-            }
-            for e in history
-        ],
-    }
 
 
 @router.get("/e-government/cases", responses=problem_responses(403))
 async def inbox(state: State, caller: CallerDep) -> dict[str, Any]:
-    """The office's open steps, nearest term first."""
-    body = _body(caller)
+    """The office's open steps: breached first, then at risk, then the nearest term."""
     async with state.engine.connect() as conn:
-        query = (
-            select(
-                tasks.c.plan_id,
-                tasks.c.id,
-                tasks.c.step,
-                tasks.c.agency,
-                deadlines.c.due_at,
-                plans.c.flow,
-            )
-            .join(deadlines, deadlines.c.task_id == tasks.c.id)
-            .join(plans, plans.c.id == tasks.c.plan_id)
-            .where(tasks.c.state == "created", plans.c.flow.in_(_FLOWS))
-            .order_by(deadlines.c.due_at)
-        )
-        if body is not None:
-            query = query.where(tasks.c.agency == body)
-        rows = (await conn.execute(query)).all()
+        items = await egov_queries.inbox(conn, _body(caller), state.clock.now())
     return {
         "items": [
             {
-                "case_id": r.plan_id,
-                "task_id": r.id,
-                "flow": r.flow,
-                "step": r.step,
-                "body": r.agency,
-                "due_at": r.due_at.isoformat(),
+                **i,
+                "opened_at": i["opened_at"].isoformat(),
+                "due_at": i["due_at"].isoformat(),
+                "deadline": i["deadline"].value,
             }
-            for r in rows
+            for i in items
         ]
     }
 

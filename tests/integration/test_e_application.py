@@ -335,3 +335,54 @@ async def test_forward_and_check_terms_are_breached_when_missed(
         "2026-10-13",
         "2026-10-16",
     ]
+
+
+async def test_the_offices_act_from_their_pages_in_russian_and_kazakh(
+    system: tuple[Harness, PortalNotifier], portal: Portal, egov: EgovClient
+) -> None:
+    from tests.integration.test_web_workspace import add_person, csrf_of, sign_in
+
+    h, _ = system
+    person = connected_people(portal.population)[0]
+    office, district = offices_of(person)
+    appeal = await egov.submit_appeal(form_for(person))
+    case_id = (await _poll(h, egov)).opened[0]
+    regional_staff = await add_person(h, "reg-s", centre=office)
+    district_staff = await add_person(h, "dist-s", centre=district)
+
+    regional = await sign_in(h, regional_staff.login)
+    landing = await regional.get("/web/", follow_redirects=True)
+    assert "Обращения и государственные услуги" in landing.text and case_id in landing.text
+    page = await regional.get(f"/web/egov/{case_id}")
+    assert person.iin not in page.text  # masked
+    assert person.iin[:2] + "********" + person.iin[-2:] in page.text
+    assert "Направить в районный отдел" in page.text
+    done = await regional.post(
+        f"/web/egov/{case_id}/act", data={"csrf": csrf_of(page), "action": "forward"}
+    )
+    assert done.status_code == 303, done.text
+
+    clerk = await sign_in(h, district_staff.login)
+    page = await clerk.get(f"/web/egov/{case_id}")
+    token = csrf_of(page)
+    await clerk.post(
+        f"/web/egov/{case_id}/act",
+        data={"csrf": token, "action": "contact", "channel": "email", "question": "Где справка?"},
+    )
+    await clerk.post(
+        f"/web/egov/{case_id}/act",
+        data={"csrf": token, "action": "check", "decision": "refuse", "result": "Нет справки"},
+    )
+    kk = await clerk.get("/web/lang/kk?next=/web/egov/" + case_id, follow_redirects=True)
+    assert "Қадамдар мен мерзімдер" in kk.text and "Өтініш берушіге сұрақ" in kk.text
+    async with h.engine.connect() as conn:
+        actors = {
+            e.actor
+            for e in (await conn.execute(select(events).where(events.c.plan_id == case_id))).all()
+        }
+    assert f"staff:{district_staff.login}@{district}" in actors
+
+    async def told() -> bool:
+        return bool(portal.appeal(appeal.id)["status"] == "refused")
+
+    await eventually(told, timeout=15)
