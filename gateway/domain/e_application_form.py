@@ -94,10 +94,33 @@ def check_form(form: Mapping[str, Any], register: Register) -> tuple[list[Proble
     return problems, routing
 
 
+#: The citizen reads the reasons in Russian; the API's errors keep them in English.
+_REASONS_RU = (
+    ("is required", "не заполнено"),
+    ("is not a valid IIN", "неверный ИИН"),
+    ("is not an e-mail address", "неверный адрес электронной почты"),
+    ("must be a Kazakhstan mobile number", "нужен номер мобильного телефона: +7 и 10 цифр"),
+    ("must be a number of pages", "укажите число листов, не меньше 1"),
+    ("is not in the register of public services", "услуги нет в реестре государственных услуг"),
+    ("is not a region of Kazakhstan", "неизвестный регион"),
+    ("the register names", "по реестру государственных услуг получатель другой"),
+    ("is not connected to the gateway", "отдел этого региона ещё не подключён"),
+    ("is not connected", "отдел этого региона ещё не подключён"),
+    ("must name the kind of referral", "укажите вид направления"),
+)
+
+
+def reason_ru(reason: str) -> str:
+    for english, russian in _REASONS_RU:
+        if english in reason:
+            return russian
+    return "подпись заявителя не принята" if "signature" in reason else reason
+
+
 def refusal_text(problems: list[Problem]) -> str:
     """What the citizen reads: every field and why, in Russian."""
     parts = [
-        f"{REQUIRED.get(field.split('[')[0], field)} ({field}): {reason}"
+        f"«{REQUIRED.get(field.split('[')[0], field)}» — {reason_ru(reason)}"
         for field, reason in problems
     ]
-    return "Заявление не принято к рассмотрению. " + "; ".join(parts)
+    return "Заявление не принято к рассмотрению: " + "; ".join(parts) + "."
