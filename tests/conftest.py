@@ -24,6 +24,7 @@ from gateway.store.migrate import upgrade
 from gateway.store.tables import metadata
 from tests import broker_sweep
 
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     print(f"\n{broker_sweep.sweep(AMQP_URL)}")
 

@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.clock import Clock
 from contracts.iin import InvalidIIN, check_iin
+from contracts.signing import Signature, canonical_form_bytes
 from gateway.domain.employment_referral import Facts
 from gateway.domain.public_services import load_register
 from gateway.services import e_application, employment_referral
 from gateway.services.context import Context
 from gateway.services.employment_referral import KandasLookup, LabourMarketLookup
+from gateway.signatures import SignatureRefused, TrustAnchors, verify_document
 
 log = logging.getLogger("gateway.portal_intake")
 
@@ -45,17 +48,46 @@ class PollResult:
     waiting: int = 0
 
 
-def signature_of(form: dict[str, Any]) -> dict[str, Any]:
-    """What the gateway can say of the applicant's signature.
+def signature_of(form: dict[str, Any], trust: TrustAnchors | None, now: datetime) -> dict[str, Any]:
+    """The applicant's ЭЦП over the form (order 109 p.2, p.4), verified.
 
-    The portal delivers the form with the citizen's ЭЦП as it was made (order 109 p.4);
-    this machine has no ГОСТ provider and the portal's signature format is the portal's,
-    so the gateway records that a signature came and that the portal accepted it, and
-    refuses a form that came without one. It does not verify the signature's maths.
+    The form's `signature` is a detached signature (`contracts.signing.Signature`, as
+    JSON) over `canonical_form_bytes` of the other fields, by a certificate of a trusted
+    authority (`GATEWAY_CA_ROOT`) whose subject names the applicant's IIN. Anything else
+    is a `problem` the form is refused for, naming the field; no trusted authority
+    configured means no signature can be accepted, as for the officials' hand-overs.
     """
-    if not str(form.get("signature") or "").strip():
+    raw = str(form.get("signature") or "").strip()
+    if not raw:
         return {"status": "absent"}
-    return {"status": "present_not_verified", "note": "accepted by the portal; not re-verified"}
+    if trust is None:
+        return {
+            "status": "refused",
+            "problem": "no trusted certification authority is configured",
+        }
+    try:
+        signature = Signature.model_validate_json(raw)
+    except ValidationError:
+        return {
+            "status": "refused",
+            "problem": "is not an ЭЦП the gateway can verify "
+            + "(a detached signature with its certificate)",
+        }
+    try:
+        signer = verify_document(canonical_form_bytes(form), signature, trust=trust, now=now)
+    except SignatureRefused as refusal:
+        return {"status": "refused", "problem": refusal.detail, "reason": refusal.reason.value}
+    if signer.iin != str(form.get("iin") or ""):
+        return {
+            "status": "refused",
+            "problem": "was made with another person's certificate than the applicant's",
+        }
+    return {
+        "status": "verified",
+        "certificate_serial": signer.serial,
+        "algorithm": signer.algorithm,
+        "verified_at": now.isoformat(),
+    }
 
 
 def _flow_of(form: dict[str, Any]) -> str:
@@ -83,7 +115,7 @@ async def take(
         if await e_application.known_case(conn, appeal["id"]) is not None:
             return "known", None
     form = dict(appeal.get("form") or {})
-    signature = signature_of(form)
+    signature = signature_of(form, ctx.trust, now)
     received_at = datetime.fromisoformat(str(appeal["received_at"]))
     flow_id = _flow_of(form)
     facts = Facts(None, "", None, "")

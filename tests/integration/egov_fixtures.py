@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 from adapters.egov import AppealForm, Attachment, EgovClient, HttpSettings
+from gateway.signatures import TrustAnchors
 from mocks.admin import MockAdmin
 from mocks.egov import create_app
 from mocks.population import Person, Population, generate_population
 from mocks.shep.server import RunningServer, serve_in_thread
+from tests.citizen_signing import CitizenAuthority
 
 ALMATY = ZoneInfo("Asia/Almaty")
 #: Friday 9 October 2026, 10:00 in Almaty: 2 working days run to Tuesday 13th.
@@ -103,6 +105,14 @@ def connected_people(population: Population) -> list[Person]:
     ]
 
 
+CITIZENS = CitizenAuthority()
+"""The tests' authority for the applicants' ЭЦП; the gateway trusts its root."""
+
+
+def citizen_trust() -> TrustAnchors:
+    return TrustAnchors.from_pem(CITIZENS.root_pem)
+
+
 def form_for(person: Person, service: str = SERVICE, **changes: object) -> AppealForm:
     address = person.permanent_address
     assert address is not None
@@ -119,7 +129,9 @@ def form_for(person: Person, service: str = SERVICE, **changes: object) -> Appea
         "recipient": f"{LEB} — {address.region}",
         "content": "Прошу назначить адресную социальную помощь семье.",
         "attachments": (Attachment(name="Справка о доходах", pages=2),),
-        "signature": "MIIB-test-signature",
     }
     values.update(changes)
+    if "signature" not in changes:
+        shaped = AppealForm.model_validate({**values, "signature": "-"}).model_dump(mode="json")
+        values["signature"] = CITIZENS.sign(shaped)
     return AppealForm.model_validate(values)

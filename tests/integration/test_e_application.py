@@ -30,6 +30,7 @@ from tests.integration.egov_fixtures import (  # noqa: F401  (fixtures)
     OFFICES,
     RECEIVED,
     Portal,
+    citizen_trust,
     connected_people,
     egov_fixture,
     form_for,
@@ -46,7 +47,9 @@ pytestmark = pytest.mark.integration
 async def system(
     engine: AsyncEngine, amqp_prefix: str, egov: EgovClient
 ) -> AsyncIterator[tuple[Harness, PortalNotifier]]:
-    h, stop = await start_harness(engine, amqp_prefix, AMQP_URL, "demo-centre")
+    h, stop = await start_harness(
+        engine, amqp_prefix, AMQP_URL, "demo-centre", trust=citizen_trust()
+    )
     h.clock.set(RECEIVED)
     for office in (o for pair in OFFICES.values() for o in pair):
         h.keys[office] = await h.add_key(ClientKind.agency, office)
@@ -169,7 +172,8 @@ async def test_a_bad_form_is_refused_naming_its_fields_and_the_portal_is_told(
     async with h.engine.connect() as conn:
         case = (await conn.execute(select(plans).where(plans.c.id == result.refused[0]))).one()
     fields = {e["field"] for e in case.family["refusal"]["errors"]}
-    assert fields == {"iin", "email"}
+    # Changed after it was signed: the applicant's ЭЦП no longer covers it.
+    assert fields == {"iin", "email", "signature"}
     assert case.status == "cancelled"
 
     async def portal_told() -> bool:
@@ -386,3 +390,32 @@ async def test_the_offices_act_from_their_pages_in_russian_and_kazakh(
         return bool(portal.appeal(appeal.id)["status"] == "refused")
 
     await eventually(told, timeout=15)
+
+
+@pytest.mark.parametrize("how", ["another_persons_key", "not_an_ecp", "tampered"])
+async def test_a_form_whose_signature_fails_is_refused_naming_the_signature(
+    system: tuple[Harness, PortalNotifier], portal: Portal, egov: EgovClient, how: str
+) -> None:
+    from tests.integration.egov_fixtures import CITIZENS
+
+    h, _ = system
+    person, other = connected_people(portal.population)[:2]
+    form = form_for(person).model_dump(mode="json")
+    if how == "another_persons_key":
+        form["signature"] = CITIZENS.sign(form, as_iin=other.iin)
+    elif how == "not_an_ecp":
+        form["signature"] = "MIIB-opaque-bytes"
+    else:
+        form["content"] = "Прошу назначить АСП в двойном размере"
+    appeal = portal.unchecked(form)
+    (case_id,) = (await _poll(h, egov)).refused
+    async with h.engine.connect() as conn:
+        case = (await conn.execute(select(plans).where(plans.c.id == case_id))).one()
+    assert [e["field"] for e in case.family["refusal"]["errors"]] == ["signature"]
+    assert case.family["signature"]["status"] == "refused"
+
+    async def portal_told() -> bool:
+        return bool(portal.appeal(appeal["id"])["status"] == "refused")
+
+    await eventually(portal_told, timeout=15)
+    assert "«ЭЦП»" in portal.appeal(appeal["id"])["result"]

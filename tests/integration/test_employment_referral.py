@@ -40,6 +40,7 @@ from tests.integration.egov_fixtures import (  # noqa: F401  (fixtures)
     RECEIVED,
     REFERRAL,
     Portal,
+    citizen_trust,
     egov_fixture,
     form_for,
     offices_of,
@@ -79,7 +80,9 @@ def others_fixture(population: Population) -> Iterator[dict[str, Any]]:
 async def system_fixture(
     engine: AsyncEngine, amqp_prefix: str, egov: EgovClient, others: dict[str, Any]
 ) -> AsyncIterator[dict[str, Any]]:
-    h, stop = await start_harness(engine, amqp_prefix, AMQP_URL, "demo-centre")
+    h, stop = await start_harness(
+        engine, amqp_prefix, AMQP_URL, "demo-centre", trust=citizen_trust()
+    )
     h.clock.set(RECEIVED)
     for office in (o for pair in OFFICES.values() for o in pair):
         h.keys[office] = await h.add_key(ClientKind.agency, office)
