@@ -376,6 +376,10 @@ def demo(
     kandas_url: str | None = typer.Option(
         None, help="The Kandas system (employment-referral). Default: GATEWAY_KANDAS_URL."
     ),
+    ca_url: str = typer.Option(
+        "http://127.0.0.1:8270",
+        help="The mock certification authority that issues the demo citizens' ЭЦП keys.",
+    ),
 ) -> None:
     """Run a flow against the running system, live: `gateway demo` submits a sample plan
     and accepts the reports; `gateway demo kandas-application` takes a kandas family's
@@ -422,6 +426,7 @@ def demo(
                     sample["e_government"],
                     timeout,
                     kandas_url=kandas_url or settings.kandas_url,
+                    ca_url=ca_url,
                 )
             )
         )

@@ -26,14 +26,20 @@ mock Kandas system, and the unchecked bad form in the mock portal's inbox.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 from rich.console import Console
 
+from contracts.signing import Signature, SignatureAlgorithm, canonical_form_bytes
 from gateway.demo import (
     EXIT_COMPLETED,
     EXIT_SUBMIT_REFUSED,
@@ -75,7 +81,6 @@ def form_of(person: dict[str, Any], service_code: str, content: str) -> dict[str
         "recipient": routing.recipient,
         "content": content,
         "attachments": [{"name": "Удостоверение личности (демо)", "pages": 1}],
-        "signature": "ДЕМО-ЭЦП: синтетическая подпись заявителя",
     }
 
 
@@ -109,8 +114,13 @@ class Demo:
         console: Console,
         timeout: float,
         kandas_url: str | None = None,
+        ca_url: str | None = None,
     ) -> None:
         self.api = httpx.AsyncClient(base_url=api_url, timeout=HTTP_TIMEOUT_SECONDS)
+        self.ca = httpx.AsyncClient(
+            base_url=ca_url or "http://127.0.0.1:8270", timeout=HTTP_TIMEOUT_SECONDS
+        )
+        self._keys: dict[str, tuple[rsa.RSAPrivateKey, str]] = {}
         self.portal = httpx.AsyncClient(base_url=portal_url, timeout=HTTP_TIMEOUT_SECONDS)
         self.kandas = (
             httpx.AsyncClient(base_url=kandas_url, timeout=HTTP_TIMEOUT_SECONDS)
@@ -122,7 +132,7 @@ class Demo:
         self.deadline = time.monotonic() + timeout
 
     async def aclose(self) -> None:
-        for client in (self.api, self.portal, self.kandas):
+        for client in (self.api, self.portal, self.kandas, self.ca):
             if client is not None:
                 await client.aclose()
 
@@ -138,7 +148,54 @@ class Demo:
         data: dict[str, Any] = answer.json()
         return data
 
+    async def _citizen_key(self, form: dict[str, Any]) -> tuple[rsa.RSAPrivateKey, str]:
+        """The citizen's own key and the certificate the mock CA issues for it (a CSR)."""
+        iin = str(form["iin"])
+        if iin not in self._keys:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            csr = (
+                x509.CertificateSigningRequestBuilder()
+                .subject_name(
+                    x509.Name(
+                        [
+                            x509.NameAttribute(
+                                NameOID.COMMON_NAME, f"{form['surname']} {form['name']}"
+                            ),
+                            x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IIN{iin}"),
+                        ]
+                    )
+                )
+                .sign(key, hashes.SHA256())
+            )
+            region = load_register().region_code(str(form["region"])) or "astana"
+            issued = await self.ca.post(
+                "/certificates",
+                json={
+                    "csr": csr.public_bytes(serialization.Encoding.PEM).decode(),
+                    "body": "citizen",
+                    "role": "citizen",
+                    "region": region,
+                    "iin": iin,
+                },
+            )
+            if issued.status_code != 201:
+                raise DemoFailed(EXIT_UNEXPECTED, f"УЦ не выдал сертификат: {issued.text}")
+            self._keys[iin] = (key, issued.json()["certificate"])
+        return self._keys[iin]
+
+    async def signed(self, form: dict[str, Any]) -> dict[str, Any]:
+        """The form with the citizen's ЭЦП over its canonical bytes (order 109 p.4)."""
+        key, certificate = await self._citizen_key(form)
+        value = key.sign(canonical_form_bytes(form), padding.PKCS1v15(), hashes.SHA256())
+        signature = Signature(
+            algorithm=SignatureAlgorithm.rsa_sha256,
+            certificate=certificate,
+            value=base64.b64encode(value).decode(),
+        )
+        return {**form, "signature": signature.model_dump_json()}
+
     async def file(self, form: dict[str, Any]) -> dict[str, Any]:
+        form = await self.signed(form)
         answer = await self.portal.post(
             "/api/v1/appeals", json=form, headers={"Idempotency-Key": str(uuid.uuid4())}
         )
@@ -215,7 +272,8 @@ async def e_application(demo: Demo, sample: dict[str, Any]) -> int:
     case = await demo.case_of(appeal["id"], regional)
     demo.say(
         f"шлюз: дело {case['id']}; получатель по реестру госуслуг: "
-        f"{case['document']['routing']['recipient']}"
+        f"{case['document']['routing']['recipient']}; ЭЦП заявителя: "
+        f"{case['document']['signature']['status']}"
     )
     await demo.call("POST", f"/api/v1/e-applications/{case['id']}/forward", regional)
     demo.say(f"{regional}: направлено в районный отдел {district} (п.5, 2 рабочих дня)")
@@ -235,7 +293,11 @@ async def e_application(demo: Demo, sample: dict[str, Any]) -> int:
     demo.steps(case)
     await demo.portal_outcome(appeal["id"], "answered")
 
-    bad = dict(form_of(person, ASP_SERVICE, "Заявление с ошибкой"), iin="123456789012", email="")
+    bad = dict(
+        await demo.signed(form_of(person, ASP_SERVICE, "Заявление с ошибкой")),
+        iin="123456789012",
+        email="",
+    )
     put = await demo.portal.post("/__admin/appeals/unchecked", json=bad)
     if put.status_code == 201:
         bad_id = put.json()["id"]
@@ -377,10 +439,11 @@ async def run_egov_demo(
     timeout: float,  # noqa: ASYNC109  (a deadline for the whole demo, not for one call)
     *,
     kandas_url: str | None = None,
+    ca_url: str | None = None,
     console: Console | None = None,
 ) -> int:
     console = console or Console()
-    demo = Demo(api_url, keys, portal_url, console, timeout, kandas_url)
+    demo = Demo(api_url, keys, portal_url, console, timeout, kandas_url, ca_url)
     try:
         return await DEMOS[name](demo, sample)
     except DemoFailed as failure:

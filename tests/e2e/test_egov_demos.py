@@ -32,10 +32,13 @@ def test_up_then_the_e_government_demos_reach_their_results(system: System) -> N
     while not credentials.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     portal = f"http://127.0.0.1:{ports[1]}"
-    urls = ["--egov-url", portal, "--kandas-url", f"http://127.0.0.1:{ports[2]}"]
+    urls = [
+        "--egov-url", portal, "--kandas-url", f"http://127.0.0.1:{ports[2]}",
+        "--ca-url", f"http://127.0.0.1:{ports[6]}",
+    ]  # fmt: skip
 
     for flow, says in (
-        ("e-application", "answered"),
+        ("e-application", "ЭЦП заявителя: verified"),
         ("employment-referral", "кандасу на портале отказано"),
         ("proactive-assistance", "семья уведомлена"),
     ):

@@ -19,6 +19,7 @@ from mocks.admin import MockAdmin
 from mocks.egov import create_app
 from mocks.population import generate_population
 from mocks.shep.server import serve_in_thread
+from tests.citizen_signing import CitizenAuthority
 from tests.e2e.system import System
 
 pytestmark = pytest.mark.e2e
@@ -53,10 +54,14 @@ def test_one_notice_per_result_after_a_sigkill_between_publish_and_mark(system: 
     )
     address = person.permanent_address
     assert address is not None
+    citizens = CitizenAuthority()
+    root = system.root / "citizens-root.pem"
+    root.write_bytes(citizens.root_pem)
     with serve_in_thread(create_app(population, MockAdmin(seed=1))) as server:
         portal = server.base_url
         env = {"GATEWAY_EGOV_URL": portal, "GATEWAY_EGOV_POLL_SECONDS": "0.3",
-               "GATEWAY_KANDAS_URL": "", "GATEWAY_LABOUR_MARKET_URL": ""}  # fmt: skip
+               "GATEWAY_KANDAS_URL": "", "GATEWAY_LABOUR_MARKET_URL": "",
+               "GATEWAY_CA_ROOT": str(root)}  # fmt: skip
         regional = system.gateway("clients", "add", "--name", "r", "--kind", "agency",
                                   "--scope", "uzsp_astana")  # fmt: skip
         district = system.gateway("clients", "add", "--name", "d", "--kind", "agency",
@@ -71,8 +76,9 @@ def test_one_notice_per_result_after_a_sigkill_between_publish_and_mark(system: 
             "email": "c@example.kz", "postal_address": f"{address.locality}, {address.street}",
             "phone": "+77011234567", "service_name": SERVICE, "region": address.region,
             "recipient": f"{LEB} — {address.region}", "content": "Прошу назначить АСП",
-            "attachments": [], "signature": "ЭЦП",
+            "attachments": [],
         }  # fmt: skip
+        form["signature"] = citizens.sign(form)
         appeal = httpx.post(f"{portal}/api/v1/appeals", json=form, timeout=5).json()
 
         def the_case() -> str | None:
