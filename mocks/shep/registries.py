@@ -312,8 +312,8 @@ class MigrationPoliceRegistry:
 
 
 def registries_for(population: Population) -> dict[str, Registry]:
-    """Registry key (as in services.json) -> mock registry."""
-    from mocks.shep.asp_registries import asp_registries  # it builds on this module
+    """Registry key (as in services.json) -> mock registry (the proactive check's, in
+    `mocks.shep.asp_registries`, are added by the app)."""
     return {
         "individuals": IndividualsRegistry(population),
         "civil_births": CivilRegistry(population, "births"),
@@ -322,5 +322,4 @@ def registries_for(population: Population) -> dict[str, Registry]:
         "guardianship": GuardianshipRegistry(population),
         "adoption": AdoptionRegistry(population),
         "migration_police": MigrationPoliceRegistry(population),
-        **asp_registries(population),
     }
