@@ -33,7 +33,7 @@ from adapters.egov.models import (
     SmsMessage,
 )
 from adapters.http_discipline import UpstreamNotFound, UpstreamRejected
-from contracts.amqp import PORTAL_ROUTING_KEY, persistent_message
+from contracts.amqp import PORTAL_ROUTING_KEY
 from contracts.clock import Clock
 from contracts.portal_notices import (
     CabinetNoticeEnvelope,
@@ -41,7 +41,8 @@ from contracts.portal_notices import (
     PortalStatusEnvelope,
     SmsNoticeEnvelope,
 )
-from gateway.broker.connection import NETWORK_ERRORS, BrokerLink, settle
+from gateway.broker.connection import BrokerLink, settle
+from gateway.broker.dead_letters import park
 from gateway.services import tasks, timeline
 from gateway.services.context import Context
 
@@ -188,26 +189,11 @@ class PortalNotifier:
         return {"portal_id": str(getattr(receipt, "id", ""))}
 
     async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:
-        if self._channel is None or self._channel.is_closed:
-            return
-        log.warning("dead-lettering portal notice %s: %s", message.message_id, error[:300])
-        dlx = await self._channel.get_exchange(
-            self._ctx.topology.dead_letter_exchange, ensure=False
+        await park(
+            self._channel,
+            message,
+            error,
+            dead_letter_exchange=self._ctx.topology.dead_letter_exchange,
+            routing_key=PORTAL_ROUTING_KEY,
+            source_queue=self._ctx.topology.portal_queue,
         )
-        try:
-            await dlx.publish(
-                persistent_message(
-                    message.body,
-                    message_id=message.message_id or "",
-                    correlation_id=message.correlation_id or "",
-                    message_type=message.type or "",
-                    headers={
-                        "x-error": error[:2000],
-                        "x-source-queue": self._ctx.topology.portal_queue,
-                    },
-                ),
-                routing_key=PORTAL_ROUTING_KEY,
-            )
-        except NETWORK_ERRORS:
-            return
-        await settle(message.ack(), "ack a dead-lettered portal notice")
