@@ -223,8 +223,12 @@ async def test_notices_wait_while_the_portal_is_down(
 
     await eventually(told, timeout=20)
     assert portal.appeal(appeal.id)["status"] == "refused"
-    kinds = [e.type for e in await _timeline(h.engine, case_id)]
-    assert kinds.count("citizen_notified") == 5  # forwarded, in_review, refused, cabinet, SMS
+
+    async def recorded() -> bool:  # the notifier records each after the portal answered
+        kinds = [e.type for e in await _timeline(h.engine, case_id)]
+        return kinds.count("citizen_notified") == 5  # forwarded, in_review, refused, cabinet, SMS
+
+    await eventually(recorded, timeout=10)
 
 
 async def test_one_notice_per_result_after_a_relay_crash_between_publish_and_mark(
