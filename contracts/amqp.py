@@ -10,6 +10,9 @@ Layout:
 - `{p}.reports` (direct): the gateway's outgoing reports to the authorised body (the
   quarterly conclusion, order 192 p.14); routing key `conclusion`; queue `{p}.reports`,
   consumed by the gateway's mailer (or by the authorised body's own system).
+- `{p}.portal.egov` (quorum queue on `{p}.tasks`, routing key `portal.egov`): what the
+  gateway owes the e-government portal (statuses, cabinet notices, SMS), consumed by the
+  gateway's own portal notifier (`contracts/portal_notices.py`).
 - `{p}.dlx` (direct): where quorum queues dead-letter after `x-delivery-limit`
   deliveries; one queue per source, `{p}.dead.agency.{code}` and `{p}.dead.status`, so an
   operator sees at once whose messages are stuck.
@@ -26,6 +29,7 @@ from pamqp.common import FieldTable
 
 STATUS_ROUTING_KEY = "status"
 REPORTS_ROUTING_KEY = "conclusion"
+PORTAL_ROUTING_KEY = "portal.egov"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ class Topology:
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dlx"
 
+    @property
+    def portal_queue(self) -> str:
+        return f"{self.prefix}.{PORTAL_ROUTING_KEY}"
+
     def agency_queue(self, agency: str) -> str:
         return f"{self.prefix}.agency.{agency}"
 
@@ -66,12 +74,15 @@ class Topology:
             return f"{self.prefix}.dead.status"
         if source_routing_key == REPORTS_ROUTING_KEY:
             return f"{self.prefix}.dead.reports"
+        if source_routing_key == PORTAL_ROUTING_KEY:
+            return f"{self.prefix}.dead.{PORTAL_ROUTING_KEY}"
         return f"{self.prefix}.dead.agency.{source_routing_key}"
 
     def dead_queues(self) -> list[str]:
         return [
             self.dead_queue(STATUS_ROUTING_KEY),
             self.dead_queue(REPORTS_ROUTING_KEY),
+            self.dead_queue(PORTAL_ROUTING_KEY),
             *(self.dead_queue(a) for a in self.agencies),
         ]
 
@@ -79,6 +90,7 @@ class Topology:
         return [
             self.status_queue,
             self.reports_queue,
+            self.portal_queue,
             *(self.agency_queue(a) for a in self.agencies),
             *self.dead_queues(),
         ]
@@ -116,7 +128,12 @@ class Topology:
         )
         await queue.bind(reports, routing_key=REPORTS_ROUTING_KEY)
 
-        for key in (STATUS_ROUTING_KEY, REPORTS_ROUTING_KEY, *self.agencies):
+        portal = await channel.declare_queue(
+            self.portal_queue, durable=True, arguments=self._work_queue_arguments()
+        )
+        await portal.bind(tasks, routing_key=PORTAL_ROUTING_KEY)
+
+        for key in (STATUS_ROUTING_KEY, REPORTS_ROUTING_KEY, PORTAL_ROUTING_KEY, *self.agencies):
             dead = await channel.declare_queue(
                 self.dead_queue(key), durable=True, arguments={"x-queue-type": "quorum"}
             )

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from contracts.amqp import REPORTS_ROUTING_KEY, STATUS_ROUTING_KEY, Topology
+from contracts.amqp import PORTAL_ROUTING_KEY, REPORTS_ROUTING_KEY, STATUS_ROUTING_KEY, Topology
 from contracts.cases import (
     CaseMessageType,
     StepAssignedEnvelope,
@@ -43,6 +43,12 @@ from contracts.messages import (
     TaskAssignedEnvelope,
     TaskCancelledEnvelope,
     TaskReturnedEnvelope,
+)
+from contracts.portal_notices import (
+    CabinetNoticeEnvelope,
+    PortalNoticeType,
+    PortalStatusEnvelope,
+    SmsNoticeEnvelope,
 )
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -63,7 +69,14 @@ ENVELOPES: dict[StrEnum, type[BaseModel]] = {
     CaseMessageType.step_assigned: StepAssignedEnvelope,
     CaseMessageType.step_withdrawn: StepWithdrawnEnvelope,
     CaseMessageType.decision: StepDecisionEnvelope,
+    PortalNoticeType.status: PortalStatusEnvelope,
+    PortalNoticeType.cabinet: CabinetNoticeEnvelope,
+    PortalNoticeType.sms: SmsNoticeEnvelope,
 }
+
+#: What the gateway owes the e-government portal: published to its own queue, consumed by
+#: the gateway's portal notifier (`contracts/portal_notices.py`).
+TO_PORTAL = frozenset(PortalNoticeType)
 
 #: What the bodies send (on the status exchange); everything else the gateway sends.
 FROM_BODIES = frozenset({MessageType.task_status, CaseMessageType.decision})
@@ -87,6 +100,18 @@ _SUMMARIES = {
     CaseMessageType.decision: (
         "A chain body's signed hand-over: forward, return with remarks, or refuse; the "
         "signature covers `contracts.signing.HandoverStatement`."
+    ),
+    PortalNoticeType.status: (
+        "Move an e-application on the portal (order 109): forwarded, in review, answered "
+        "or refused, with the result."
+    ),
+    PortalNoticeType.cabinet: (
+        "A notice for the citizen's personal cabinet on the portal (order 109 p.10); the "
+        "message id is the portal call's Idempotency-Key."
+    ),
+    PortalNoticeType.sms: (
+        "An SMS to the citizen through the portal (order 109 p.10); the message id is the "
+        "portal call's Idempotency-Key."
     ),
 }
 
@@ -300,8 +325,9 @@ def _schemas() -> dict[str, Any]:
 
 
 def build() -> dict[str, Any]:
-    tasks = [_key(t) for t in ENVELOPES if t not in FROM_BODIES | TO_AUTHORITY]
+    tasks = [_key(t) for t in ENVELOPES if t not in FROM_BODIES | TO_AUTHORITY | TO_PORTAL]
     outgoing = [_key(t) for t in ENVELOPES if t in TO_AUTHORITY]
+    notices = [_key(t) for t in ENVELOPES if t in TO_PORTAL]
     reports = [_key(t) for t in ENVELOPES if t in FROM_BODIES]
     work_queue = dict(_NAMES._work_queue_arguments())  # the arguments `declare` uses
     dead_queue = {"x-queue-type": "quorum"}
@@ -365,6 +391,37 @@ def build() -> dict[str, Any]:
                 prefix=_PREFIX,
             ),
             "messages": _refs(*outgoing),
+        },
+        "portalRoutingKey": {
+            **_routing_key(
+                PORTAL_ROUTING_KEY,
+                _NAMES.tasks_exchange,
+                f"What the gateway owes the e-government portal: published on "
+                f"`{_NAMES.tasks_exchange}` with routing key `{PORTAL_ROUTING_KEY}`, "
+                "`mandatory`, persistent, from the same outbox as the tasks.",
+            ),
+            "messages": _refs(*notices),
+        },
+        "portalQueue": {
+            **_queue(
+                _NAMES.portal_queue,
+                "The portal notifier's queue (quorum), consumed one at a time in order; each "
+                "notice goes to the portal with its message id as Idempotency-Key, then its "
+                "id goes to the inbox, then the ack.",
+                work_queue,
+                prefix=_PREFIX,
+            ),
+            "messages": _refs(*notices),
+        },
+        "deadPortalQueue": {
+            **_queue(
+                _NAMES.dead_queue(PORTAL_ROUTING_KEY),
+                f"Portal notices that failed, bound to the dead-letter exchange by "
+                f"`{PORTAL_ROUTING_KEY}`.",
+                dead_queue,
+                prefix=_PREFIX,
+            ),
+            "messages": _refs("deadLetter"),
         },
         "deadLetterRoutingKey": {
             **_routing_key(
@@ -431,6 +488,27 @@ def build() -> dict[str, Any]:
             "channel": {"$ref": "#/channels/reportsQueue"},
             "summary": "The mailer sends the conclusion to the authorised body by e-mail.",
             "messages": _channel_refs("reportsQueue", *outgoing),
+            "bindings": ack,
+        },
+        "sendPortalNotice": {
+            "action": "send",
+            "channel": {"$ref": "#/channels/portalRoutingKey"},
+            "summary": "The outbox relay publishes each notice written with its decision.",
+            "messages": _channel_refs("portalRoutingKey", *notices),
+            "bindings": confirm,
+        },
+        "receivePortalNotice": {
+            "action": "receive",
+            "channel": {"$ref": "#/channels/portalQueue"},
+            "summary": "The portal notifier delivers each notice to the portal once.",
+            "messages": _channel_refs("portalQueue", *notices),
+            "bindings": ack,
+        },
+        "receiveDeadPortalNotice": {
+            "action": "receive",
+            "channel": {"$ref": "#/channels/deadPortalQueue"},
+            "summary": "Each dead portal notice becomes an incident.",
+            "messages": _channel_refs("deadPortalQueue", "deadLetter"),
             "bindings": ack,
         },
         "receiveStatus": {

@@ -76,8 +76,7 @@ def canonical_bytes(statement: HandoverStatement) -> bytes:
     """The exact bytes a signature covers (see the module's docstring)."""
     form: dict[str, Any] = statement.model_dump(mode="python")
     form["signed_at"] = (
-        statement.signed_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-        + "Z"
+        statement.signed_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
     )
     for key, value in form["data"].items():
         if isinstance(value, float):
@@ -87,3 +86,27 @@ def canonical_bytes(statement: HandoverStatement) -> bytes:
 
 #: Subject attributes of an official's certificate (see the module's docstring).
 SUBJECT_IIN_PREFIX = "IIN"
+
+
+#: The «Электронное обращение» fields a citizen's ЭЦП covers (order 109, appendix).
+FORM_FIELDS = (
+    "iin", "surname", "name", "patronymic", "email", "postal_address", "phone",
+    "service_name", "region", "recipient", "content", "attachments",
+)  # fmt: skip
+
+
+def canonical_form_bytes(form: dict[str, Any]) -> bytes:
+    """The bytes a citizen's ЭЦП on an e-application covers (order 109 p.4): the form's
+    fields (`FORM_FIELDS`) as the portal holds them, absent and null values left out at
+    every level, encoded as the statement is (keys sorted, no insignificant whitespace,
+    UTF-8 unescaped). Whoever signs and whoever verifies build it the same way."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    fields = {k: clean(form[k]) for k in FORM_FIELDS if form.get(k) is not None}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -94,9 +94,21 @@ DEMO_STAFF = (
 
 def demo_body_staff(agencies: Agencies) -> list[tuple[str, str, str, str]]:
     """A specialist (`<body>-s`) and a head (`<body>-h`) of each kandas chain body, for its
-    pages; their signing keys come from the mock certification authority."""
+    pages (their signing keys come from the mock certification authority), and of each
+    office of the e-government flows (order 109, seed 002)."""
     staff = []
-    for body in agencies.in_flow("kandas_application") + agencies.in_flow("kandas_adaptation"):
+    bodies = {
+        body.code: body
+        for flow in (
+            "kandas_application",
+            "kandas_adaptation",
+            "e_application",
+            "employment_referral",
+            "proactive_assistance",
+        )
+        for body in agencies.in_flow(flow)
+    }
+    for body in bodies.values():
         staff.append((f"{body.code}-s", f"Специалист ({body.name_ru})"[:200], "worker", body.code))
         staff.append((f"{body.code}-h", f"Руководитель ({body.name_ru})"[:200], "head", body.code))
     return staff

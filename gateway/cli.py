@@ -384,14 +384,23 @@ def contracts_export(
 
 
 RUN_HINT = "start the system first with the README's run command (`gateway up`)"
-DEMO_FLOWS = ("ipr", "kandas-application", "kandas-adaptation")
+DEMO_FLOWS = (
+    "ipr",
+    "kandas-application",
+    "kandas-adaptation",
+    "e-application",
+    "employment-referral",
+    "proactive-assistance",
+)
 
 
 @app.command()
 def demo(
     flow: str = typer.Argument(
         "ipr",
-        help="Which flow: ipr (order 192), kandas-application or kandas-adaptation (order 170).",
+        help="Which flow: ipr (order 192), kandas-application or kandas-adaptation "
+        "(order 170), e-application (order 109), employment-referral (seed 002) or "
+        "proactive-assistance (order 109 p.12-18).",
     ),
     api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
     api_key: str | None = typer.Option(
@@ -400,6 +409,16 @@ def demo(
         "Default: from the development credentials.",
     ),
     timeout: float = typer.Option(120.0, help="Give up after this many seconds."),
+    egov_url: str | None = typer.Option(
+        None, help="The e-government portal (e-government demos). Default: GATEWAY_EGOV_URL."
+    ),
+    kandas_url: str | None = typer.Option(
+        None, help="The Kandas system (employment-referral). Default: GATEWAY_KANDAS_URL."
+    ),
+    ca_url: str = typer.Option(
+        "http://127.0.0.1:8270",
+        help="The mock certification authority that issues the demo citizens' ЭЦП keys.",
+    ),
 ) -> None:
     """Run a flow against the running system, live: `gateway demo` submits a sample plan
     and accepts the reports; `gateway demo kandas-application` takes a kandas family's
@@ -412,7 +431,7 @@ def demo(
         raise typer.BadParameter(f"one of {', '.join(DEMO_FLOWS)}", param_hint="FLOW")
     settings = Settings()
     creds: dict[str, Any] = {}
-    if api_key is None or api_url is None:
+    if api_key is None or api_url is None or flow not in ("ipr", "kandas-application"):
         try:
             creds = read_credentials(settings.credentials_file)
         except FileNotFoundError as error:
@@ -441,6 +460,25 @@ def demo(
         if api_key:
             keys[CAREER_CENTRE] = api_key
         raise typer.Exit(asyncio.run(run_adaptation_demo(api_url, keys, sample, timeout)))
+    if flow in ("e-application", "employment-referral", "proactive-assistance"):
+        from gateway.demo_egov import run_egov_demo
+
+        portal = egov_url or settings.egov_url or "http://127.0.0.1:8210/"
+        keys = dict(creds.get("agencies", {}))  # each office acts with its own key
+        raise typer.Exit(
+            asyncio.run(
+                run_egov_demo(
+                    flow,
+                    api_url,
+                    keys,
+                    portal,
+                    sample["e_government"],
+                    timeout,
+                    kandas_url=kandas_url or settings.kandas_url,
+                    ca_url=ca_url,
+                )
+            )
+        )
     api_key = api_key or creds["agencies"][CAREER_CENTRE]
     raise typer.Exit(asyncio.run(run_kandas_demo(api_url, api_key, sample, timeout)))
 

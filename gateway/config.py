@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     gateway/data/kandas_quality.json."""
     kandas_poll_seconds: float = 5.0
     """How often the adaptation worker delivers owed uploads and runs due monitoring."""
+    egov_url: str | None = "http://127.0.0.1:8210/"
+    """The e-government portal (egov.kz «Электронное обращение»): e-applications polled
+    in, statuses, cabinet notices and SMS out (GATEWAY_EGOV_URL); the default is
+    `python -m mocks.egov`. Empty: no portal, the portal's notices wait in the queue."""
+    egov_poll_seconds: float = 5.0
+    """How often the portal's new e-applications are fetched (GATEWAY_EGOV_POLL_SECONDS)."""
     family_card_url: str | None = None
     """The digital family card's (ЦКС) REST API, e.g. `http://127.0.0.1:8240` (what
     `gateway up` sets, for `python -m mocks.family_card`). Unset: no card is connected,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters.egov import EgovClient
 from adapters.http_discipline import HttpSettings
 from adapters.kandas_ais import KandasClient
 from adapters.labour_market import LabourMarketClient
@@ -50,3 +51,6 @@ class _BusRegistrations:
 def residence(registry: ShepRegistryGateway | None, clock: Clock) -> PoliceResidenceChecker | None:
     """p.45: is a person registered in a region, from the migration police on the bus."""
     return PoliceResidenceChecker(_BusRegistrations(registry), clock=clock) if registry else None
+def egov_portal(settings: Settings) -> EgovClient | None:
+    url = settings.egov_url
+    return EgovClient(HttpSettings(base_url=url)) if url else None

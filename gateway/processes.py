@@ -163,6 +163,8 @@ def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env.setdefault("GATEWAY_SHEP_URL", options.shep_url)
     env.setdefault("GATEWAY_MIGRATION_PORTAL_URL", options.migration_portal_url)
     env.setdefault("GATEWAY_LABOUR_MARKET_URL", options.labour_market_url)
+    env.setdefault("GATEWAY_EGOV_URL", f"http://127.0.0.1:{options.egov_port}/")
+    env.setdefault("GATEWAY_KANDAS_URL", f"http://127.0.0.1:{options.kandas_port}/")
     env.setdefault("GATEWAY_CA_ROOT", str(CA_ROOT))
     env.setdefault("GATEWAY_FAMILY_CARD_URL", options.family_card_url)
     env.setdefault("GATEWAY_KANDAS_URL", options.kandas_url)

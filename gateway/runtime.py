@@ -29,12 +29,13 @@ from gateway.broker.connection import BrokerLink
 from gateway.broker.dead_letters import DeadLetterRecorder
 from gateway.broker.depths import queue_depths
 from gateway.broker.outbox_relay import OutboxRelay
+from gateway.broker.portal_notifier import PortalNotifier
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
 from gateway.media.store import LocalMediaStore
 from gateway.reports.conclusion_mailer import ConclusionMailer, mailer_sender
 from gateway.reports.family_card import card_client
-from gateway.services import kandas_followup, kandas_intake
+from gateway.services import kandas_followup, kandas_intake, portal_intake
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.registry_lookup import ShepRegistryGateway, build_registry_gateway
@@ -134,6 +135,10 @@ async def serve(
         fault_hold=settings.fault_hold,
         fault_marker=settings.fault_marker,
     )
+    portal = outside_systems.egov_portal(settings)
+    labour = outside_systems.labour_market(settings)
+    kandas_status = outside_systems.kandas(settings)
+    notifier = PortalNotifier(engine, link, ctx, clock, portal) if portal is not None else None
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
     mail_sender, mail_channel = mailer_sender(settings)
     mailer = ConclusionMailer(
@@ -162,6 +167,15 @@ async def serve(
     if "collector" in components:
         await collector.start()
         await mailer.start()  # the quarterly conclusions queued for the authorised body
+        if notifier is not None:
+            await notifier.start()
+    if "watcher" in components and portal is not None:
+        workers.append(
+            lambda: portal_intake.run(
+                engine, ctx, portal, clock, settings.egov_poll_seconds,
+                labour=labour, kandas=kandas_status, on_outbox_write=relay.wake,
+            )
+        )
     if "dead-letters" in components:
         await dead_letters.start()
 
@@ -185,6 +199,7 @@ async def serve(
         media=LocalMediaStore(settings.media_dir),
         kandas=kandas,
         residence=police,
+        labour_market=labour,
     )
 
     async def dead_queue_depths() -> dict[str, int] | None:
@@ -228,9 +243,14 @@ async def serve(
         await asyncio.gather(*running, return_exceptions=True)
         await collector.stop()
         await mailer.stop()
+        if notifier is not None:
+            await notifier.stop()
         await dead_letters.stop()
         await relay.stop()
         await link.close()
+        for client in (portal, labour, kandas_status):
+            if client is not None:
+                await client.aclose()
         await engine.dispose()
         if registry is not None:
             await registry.aclose()

@@ -632,3 +632,59 @@ def signature_from_form(form: Mapping[str, object]) -> Signature | None:
         raise SignatureRefused(
             Refusal.malformed, f"the signed form's {names or 'signature'} is missing or invalid"
         ) from None
+
+
+@dataclass(frozen=True)
+class DocumentSigner:
+    """Who signed a citizen's document, as their certificate says (no name kept: the
+    IIN is what the form is checked against)."""
+
+    iin: str
+    serial: str
+    algorithm: str
+
+
+def verify_document(
+    data: bytes, signature: Signature, *, trust: TrustAnchors, now: datetime
+) -> DocumentSigner:
+    """The signer of ``data`` (an e-application's canonical bytes), or SignatureRefused.
+
+    The same checks as a hand-over's, in the same order, except the body and role: a
+    citizen signs for themselves, so the caller compares the certificate's IIN with the
+    form's.
+    """
+    if not signature.value.strip():
+        raise SignatureRefused(Refusal.unsigned, "the document is not signed")
+    algorithm = str(signature.algorithm)
+    verifier = VERIFIERS.get(algorithm)
+    if verifier is None:
+        raise SignatureRefused(
+            Refusal.algorithm_unavailable, f"{algorithm} is not available on this gateway"
+        )
+    certificate = _certificate(signature.certificate)
+    value = _signature_bytes(signature.value)
+    key = certificate.public_key()
+    problem = verifier.key_problem(key)
+    if problem is not None:
+        raise SignatureRefused(Refusal.algorithm_mismatch, problem, algorithm=algorithm)
+    issuer = trust.issuer_of(certificate)
+    if issuer is None or not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
+        raise SignatureRefused(
+            Refusal.untrusted_issuer, "the certificate was not issued by a trusted authority"
+        )
+    _check_validity(certificate, now, "now")
+    _check_revocation(certificate, trust, now)
+    _check_usage(certificate)
+    if not verifier.verify(key, data, value):
+        raise SignatureRefused(
+            Refusal.invalid_signature, "the signature does not verify over this document"
+        )
+    found = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    number = str(found[0].value) if found else ""
+    if not number.startswith(SUBJECT_IIN_PREFIX):
+        raise SignatureRefused(Refusal.subject_invalid, "the certificate names no IIN")
+    return DocumentSigner(
+        iin=number.removeprefix(SUBJECT_IIN_PREFIX),
+        serial=format(certificate.serial_number, "x"),
+        algorithm=algorithm,
+    )

@@ -60,24 +60,29 @@ class AppealForm(_Out):
 
 
 class AttachmentIn(_In):
-    name: str
-    pages: int
+    name: str | None = None
+    pages: int | None = None
     note: str | None = None
 
 
 class AppealFormIn(_In):
-    iin: str
-    surname: str
-    name: str
+    """The form as the portal delivered it: every field optional, so that a form with a
+    field missing or malformed still reaches the receiving body, which refuses it naming
+    the field (order 109 p.10) instead of failing to read the whole inbox."""
+
+    iin: str | None = None
+    surname: str | None = None
+    name: str | None = None
     patronymic: str | None = None
-    email: str
-    postal_address: str
-    phone: str
-    service_name: str
-    region: str
-    recipient: str
-    content: str
+    email: str | None = None
+    postal_address: str | None = None
+    phone: str | None = None
+    service_name: str | None = None
+    region: str | None = None
+    recipient: str | None = None
+    content: str | None = None
     attachments: tuple[AttachmentIn, ...] = ()
+    signature: str | None = None
 
 
 class StatusEvent(_In):

@@ -13,12 +13,14 @@ from typing import Any
 from adapters.http_discipline import HttpSettings, RestCaller, UpstreamError
 from adapters.kandas_ais.models import (
     MONTHLY_REPORT_COLUMNS,
+    KandasStatus,
     MonthlyReport,
     Plan,
     PlanRequest,
     WorkReport,
     WorkReportRequest,
 )
+from contracts.iin import check_iin
 
 __all__ = ["SERVICE", "KandasClient"]
 
@@ -92,3 +94,14 @@ class KandasClient:
                 status=response.status_code,
             )
         return report
+
+    async def kandas_status(self, iin: str) -> KandasStatus:
+        """Whether ``iin`` holds kandas status (seed 002: the referral is not open on the
+        portal to a kandas); ``UpstreamNotFound`` for an IIN nobody holds."""
+        check_iin(iin)
+        response = await self.caller.call(
+            "GET",
+            f"/api/v1/persons/{iin}/kandas-status",
+            endpoint="GET /api/v1/persons/{iin}/kandas-status",
+        )
+        return RestCaller.parse(response, KandasStatus, service=SERVICE)

@@ -166,3 +166,14 @@ class MonthlyReport(_In):
                 if code is not None and isinstance(value, str)
             }
         return out
+
+
+class KandasStatus(BaseModel):
+    """Whether a person holds kandas status, as the Kandas system answers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    iin: str
+    holds_status: bool
+    since: date | None = None
+    as_of: datetime

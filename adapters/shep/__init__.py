@@ -5,6 +5,7 @@ registry client on top, e.g. ``IndividualsClient(channel).person_by_iin(iin)``.
 """
 
 from adapters.shep._registry import RecordedPerson
+from adapters.shep.asp_facts import AspFactsClient, QueryGround
 from adapters.shep.breaker import BreakerBoard, BreakerState, CircuitBreaker
 from adapters.shep.civil_registry import (
     BirthRecord,
@@ -32,6 +33,7 @@ from adapters.shep.supreme_court import AdoptionDecision, SupremeCourtClient
 __all__ = [
     "Address",
     "AdoptionDecision",
+    "AspFactsClient",
     "BirthRecord",
     "BreakerBoard",
     "BreakerState",
@@ -45,6 +47,7 @@ __all__ = [
     "MarriageRecord",
     "MigrationPoliceClient",
     "Person",
+    "QueryGround",
     "RecordedPerson",
     "ResidenceRegistration",
     "RsaSigner",

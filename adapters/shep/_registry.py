@@ -67,13 +67,25 @@ class RegistryService:
         self._request = _zeep.element(self._schema, self.service.request)
         self._response = _zeep.element(self._schema, self.service.response)
 
-    async def ask(self, fields: dict[str, str], *, correlation_id: str | None = None) -> Any | None:
-        """The parsed answer, or None when the registry answers ``EDAT001``."""
+    async def ask(
+        self,
+        fields: dict[str, str],
+        *,
+        correlation_id: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> Any | None:
+        """The parsed answer, or None when the registry answers ``EDAT001``.
+
+        ``properties`` travel in ``requestInfo/properties`` (e.g. the query's purpose and
+        legal ground, which the bus journals with the request)."""
         holder = etree.Element("holder")
         self._request.render(holder, self._request(**fields))
         try:
             answer = await self.channel.send(
-                self.service.service_id, holder[0], correlation_id=correlation_id
+                self.service.service_id,
+                holder[0],
+                correlation_id=correlation_id,
+                properties=properties,
             )
         except ShepNotFound:
             return None

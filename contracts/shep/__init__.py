@@ -16,6 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 __all__ = [
+    "ASP_NS",
     "ASYNC_WSDL_PATH",
     "CONTRACT_DIR",
     "EOPEKA_NS",
@@ -57,6 +58,7 @@ ZAGS_NS = "urn:kz-social-gateway:shep:zags:v1"
 EOPEKA_NS = "urn:kz-social-gateway:shep:eopeka:v1"
 SUPREME_COURT_NS = "urn:kz-social-gateway:shep:supreme-court:adoption:v1"
 MIGRATION_NS = "urn:kz-social-gateway:shep:migration-police:v1"
+ASP_NS = "urn:kz-social-gateway:shep:asp:v1"
 
 # Namespace -> file. Every namespace a message may carry, bus and payloads alike.
 SCHEMA_FILES: dict[str, str] = {
@@ -71,6 +73,7 @@ SCHEMA_FILES: dict[str, str] = {
     EOPEKA_NS: "eopeka-Guardianship.xsd",
     SUPREME_COURT_NS: "vs-Adoption.xsd",
     MIGRATION_NS: "migration-Registrations.xsd",
+    ASP_NS: "asp-Facts.xsd",
 }
 
 

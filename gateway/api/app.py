@@ -11,12 +11,14 @@ from gateway.api.deps import AppState
 from gateway.api.routes_adaptation import router as adaptation_router
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
+from gateway.api.routes_egov import router as egov_router
 from gateway.api.routes_incidents import router as incidents_router
 from gateway.api.routes_metrics import router as metrics_router
 from gateway.api.routes_plans import router as plans_router
 from gateway.api.routes_tasks import router as tasks_router
 from gateway.web.adaptation_pages import router as adaptation_pages_router
 from gateway.web.case_pages import router as case_pages_router
+from gateway.web.egov_pages import router as egov_pages_router
 from gateway.web.routes import install as install_web
 
 
@@ -55,6 +57,10 @@ def create_app(state: AppState) -> FastAPI:
     install_web(app)
     app.include_router(case_pages_router)
     app.include_router(adaptation_pages_router)
+    app.include_router(egov_router)
+    install_web(app)
+    app.include_router(case_pages_router)
+    app.include_router(egov_pages_router)
     back_pressure.install(app, state)
     settings = state.settings
     media_bytes = 4 * max(settings.media_photo_max_bytes, settings.media_video_max_bytes)

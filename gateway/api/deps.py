@@ -51,6 +51,8 @@ class AppState:
     """The Kandas system, read by an on-demand monitoring run (p.44)."""
     residence: ResidenceChecker | None = None
     """The migration police's registrations, for monitoring (p.45)."""
+    labour_market: Any = None
+    """The labour market system's client, for the referral's precondition (seed 002)."""
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _submit_group: SubmitGroup | None = None
 

@@ -18,16 +18,56 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.amqp import persistent_message
 from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
-from gateway.broker.connection import BrokerLink, settle
+from gateway.broker.connection import NETWORK_ERRORS, BrokerLink, settle
 from gateway.domain.task_lifecycle import InvalidTransition, TaskEvent, next_state
 from gateway.services import timeline
 from gateway.services.context import Context
 from gateway.store.tables import incidents, tasks
 
 log = logging.getLogger("gateway.dead_letters")
+
+
+async def park(
+    channel: AbstractChannel | None,
+    message: AbstractIncomingMessage,
+    error: str,
+    *,
+    dead_letter_exchange: str,
+    routing_key: str,
+    source_queue: str,
+    requeue_on_failure: bool = False,
+) -> None:
+    """Park a message that can never succeed on the dead-letter exchange, with the reason,
+    and ack it so its queue goes on. Nothing is done when the channel is gone (the broker
+    hands the message out again after the reconnect) or the publish fails (not parked,
+    not acked: it comes back)."""
+    if channel is None or channel.is_closed:
+        return
+    log.warning("dead-lettering message %s from %s: %s", message.message_id, source_queue,
+                error[:300])  # fmt: skip
+    dlx = await channel.get_exchange(dead_letter_exchange, ensure=False)
+    try:
+        await dlx.publish(
+            persistent_message(
+                message.body,
+                message_id=message.message_id or "",
+                correlation_id=message.correlation_id or "",
+                message_type=message.type or "",
+                headers={"x-error": error[:2000], "x-source-queue": source_queue},
+            ),
+            routing_key=routing_key,
+        )
+    except NETWORK_ERRORS:
+        if requeue_on_failure:
+            # For a consumer that acks with `multiple`: a message neither parked nor
+            # settled now could be covered by a later ack and lost.
+            await settle(message.nack(requeue=True), "return a message that was not parked")
+        return
+    await settle(message.ack(), "ack a dead-lettered message")
 
 
 def describe_death(headers: dict[str, Any], delivery_limit: int | None = None) -> tuple[str, str]:

@@ -34,11 +34,12 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
+from contracts.amqp import STATUS_ROUTING_KEY
 from contracts.cases import CaseMessageType, StepDecisionEnvelope
 from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
-from gateway.broker.connection import NETWORK_ERRORS, BrokerLink, settle
+from gateway.broker.connection import BrokerLink, settle
+from gateway.broker.dead_letters import park
 from gateway.errors import GatewayError, NotFound
 from gateway.services import cases, report_batch, tasks
 from gateway.services.context import Context
@@ -295,28 +296,13 @@ class StatusCollector:
 
     async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:
         """Park a message that can never succeed, with the reason, and let the queue go on."""
-        if self._channel is None or self._channel.is_closed:
-            return  # the connection is being replaced; the broker hands the message out again
-        log.warning("dead-lettering status message %s: %s", message.message_id, error[:300])
-        dlx = await self._channel.get_exchange(
-            self._ctx.topology.dead_letter_exchange, ensure=False
-        )
-        try:
-            await dlx.publish(
-                persistent_message(
-                    message.body,
-                    message_id=message.message_id or "",
-                    correlation_id=message.correlation_id or "",
-                    message_type=message.type or "",
-                    headers={
-                        "x-error": error[:2000],
-                        "x-source-queue": self._ctx.topology.status_queue,
-                    },
-                ),
-                routing_key=STATUS_ROUTING_KEY,
-            )
-        except NETWORK_ERRORS:
+        await park(
+            self._channel,
+            message,
+            error,
+            dead_letter_exchange=self._ctx.topology.dead_letter_exchange,
+            routing_key=STATUS_ROUTING_KEY,
+            source_queue=self._ctx.topology.status_queue,
             # Not parked: hand it back now, so no later `multiple` ack can cover it.
-            await settle(message.nack(requeue=True), "return a status message")
-            return
-        await settle(message.ack(), "ack a dead-lettered status message")
+            requeue_on_failure=True,
+        )

@@ -86,10 +86,17 @@ class Noop(BaseModel):
 
 
 class Owner(BaseModel):
+    """Which body owns a step: its kind, and whose region picks the body.
+
+    The kandas chain names the regions of departure and settlement; the e-government
+    flows name the region of the register's recipient (the regional office) and of the
+    applicant's residence (the district office).
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
-    region: Literal["departure", "settlement"]
+    region: Literal["departure", "settlement", "recipient", "residence"]
 
 
 class Branch(BaseModel):

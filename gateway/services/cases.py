@@ -46,7 +46,7 @@ from gateway.domain import kandas_checks
 from gateway.domain.flow import COMPLETE, Flow, InvalidTransition, load_flow
 from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, NotFound
 from gateway.ids import new_id, new_uuid
-from gateway.services import deadline_store, outbox, timeline
+from gateway.services import deadline_store, outbox, service_steps, timeline
 from gateway.services.context import Context
 from gateway.signatures import SignatureRefused, Signer, verify_handover
 from gateway.store.tables import handovers, plans, tasks
@@ -519,21 +519,12 @@ async def decide(
 async def _close(
     conn: AsyncConnection, case_id: str, decision: StepDecision, now: datetime
 ) -> None:
-    refused = decision.decision is Decision.refuse
-    values: dict[str, Any] = (
-        dict(status=PlanStatus.cancelled.value, cancelled_at=now, cancel_reason=decision.remarks)
-        if refused
-        else dict(status=PlanStatus.completed.value, completed_at=now)
-    )
-    await conn.execute(update(plans).where(plans.c.id == case_id).values(**values))
-    await timeline.record(
+    await service_steps.close_case(
         conn,
-        plan_id=case_id,
-        at=now,
-        actor=GATEWAY_ACTOR,
-        type="case_refused" if refused else "case_completed",
-        to_state=values["status"],
+        case_id,
+        refused=decision.decision is Decision.refuse,
         reason=decision.remarks,
+        now=now,
     )
 
 

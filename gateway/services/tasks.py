@@ -48,6 +48,15 @@ _REPORT_EVENTS = {
 }
 
 
+async def already_handled(conn: AsyncConnection, message_id: str) -> bool:
+    """Whether a message was handled before, without claiming it (a consumer that must
+    act outside the transaction first, e.g. call another system)."""
+    found = (
+        await conn.execute(select(inbox.c.message_id).where(inbox.c.message_id == message_id))
+    ).first()
+    return found is not None
+
+
 async def claim_message(
     conn: AsyncConnection, message_id: str, consumer: str, now: datetime
 ) -> bool:

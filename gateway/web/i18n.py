@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.web import i18n_adaptation, i18n_cases
+from gateway.web import i18n_adaptation, i18n_cases, i18n_egov
 
 LANGUAGES: Final = ("ru", "kk")
 DEFAULT_LANGUAGE: Final = "ru"
@@ -520,6 +520,8 @@ RU.update(i18n_cases.RU)
 KK.update(i18n_cases.KK)
 RU.update(i18n_adaptation.RU)
 KK.update(i18n_adaptation.KK)
+RU.update(i18n_egov.RU)
+KK.update(i18n_egov.KK)
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {"ru": RU, "kk": KK}
 

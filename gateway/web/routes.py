@@ -342,6 +342,12 @@ async def _list_context(request: Request, signed: Signed) -> dict[str, Any]:
 async def plan_list(request: Request) -> Response:
     signed = await _signed(request)
     body = _state(request).ctx.agencies.get(signed.staff.centre)
+    if body is not None and body.kind in (
+        "regional_office",
+        "district_office",
+        "employment_centre",
+    ):
+        return _see_other(PREFIX + "/egov")  # an office of the e-government flows
     if body is not None and "ipr" not in body.flows:  # a kandas chain body: its inbox
         return _see_other(PREFIX + "/cases")
     return _render(request, "plans.html", await _list_context(request, signed), signed=signed)

@@ -41,6 +41,8 @@ from mocks.rest_app import IdempotentState, Refused
 __all__ = ["REVOCATION_REASONS", "CaState", "IssuedCertificate", "serial_hex"]
 
 OFFICIAL_DAYS = 365
+#: The body and role of a citizen's certificate.
+CITIZEN = "citizen"
 RENEW_BEFORE = timedelta(days=30)
 REVOCATION_REASONS = {
     flag.name: flag
@@ -370,8 +372,13 @@ class CaState(IdempotentState):
             raise _refuse(
                 "csr", f"the key must be RSA of at least 2048 bits ({self.algorithm.name})"
             )
-        if role not in ROLES:
-            raise _refuse("role", f"must be one of {', '.join(ROLES)}")
+        # A citizen's key too (body `citizen`, role `citizen`): the ЭЦП on an
+        # e-application (order 109 p.2) is the applicant's own.
+        roles = (*ROLES, CITIZEN)
+        if role not in roles or (role == CITIZEN) != (body == CITIZEN):
+            raise _refuse(
+                "role", f"must be one of {', '.join(roles)} (citizen with body citizen)"
+            )
 
         def from_csr(oid: x509.ObjectIdentifier) -> str | None:
             found = csr.subject.get_attributes_for_oid(oid)

@@ -27,6 +27,7 @@ from mocks.egov.models import (
     AppealIn,
     AppealList,
     AppealStatus,
+    Attachment,
     CabinetNotification,
     CabinetNotificationIn,
     Sms,
@@ -117,6 +118,28 @@ class EgovState(IdempotentState):
                 forward_due=self.calendar.deadline(now, FORWARD_WORKING_DAYS),
                 history=[StatusEvent(status=AppealStatus.RECEIVED, at=now)],
                 form=form.model_copy(update={"recipient": expected}),
+            )
+            self.appeals[appeal.id] = appeal
+        return appeal
+
+    def deliver_unchecked(self, form: dict[str, Any]) -> Appeal:
+        """An application as the portal's inbox would hold it had the portal not checked
+        it (a developer's tool: shows how the receiving body refuses a bad form)."""
+        now = self.clock.now()
+        fields = {name: form.get(name, "") for name in AppealIn.model_fields}
+        fields["attachments"] = [
+            Attachment.model_construct(**a) for a in form.get("attachments") or []
+        ]
+        with self._lock:
+            self._numbers += 1
+            appeal = Appeal(
+                id=str(uuid.uuid4()),
+                number=f"ЭО-{now:%Y}-{self._numbers:06d}",
+                status=AppealStatus.RECEIVED,
+                received_at=now,
+                forward_due=self.calendar.deadline(now, FORWARD_WORKING_DAYS),
+                history=[StatusEvent(status=AppealStatus.RECEIVED, at=now)],
+                form=AppealIn.model_construct(**fields),
             )
             self.appeals[appeal.id] = appeal
         return appeal
@@ -254,17 +277,24 @@ def create_app(
                 allowed = ", ".join(["new", *AppealStatus])
                 raise _refuse("status", f"must be one of {allowed}") from None
         items = state.list(wanted, recipient)
-        return AppealList(items=items, total=len(items))
+        # Dumped, not re-validated: an application put in unchecked (admin) must reach
+        # the receiving body as it is, for the body to refuse it.
+        return JSONResponse(  # type: ignore[return-value]
+            {
+                "items": [a.model_dump(mode="json", warnings=False) for a in items],
+                "total": len(items),
+            }
+        )
 
     @app.get("/api/v1/appeals/{appeal_id}", response_model=Appeal, name="appeals.get")
     async def get_appeal(appeal_id: str) -> Appeal:
-        return state.get(appeal_id)
+        return JSONResponse(state.get(appeal_id).model_dump(mode="json", warnings=False))  # type: ignore[return-value]
 
     @app.post("/api/v1/appeals/{appeal_id}/status", response_model=Appeal, name="appeals.status")
     async def move_appeal(appeal_id: str, change: StatusChange) -> Appeal:
         # A repeat of the same move is answered with the appeal as it stands, so this
         # is idempotent without a key.
-        return state.move(appeal_id, change)
+        return JSONResponse(state.move(appeal_id, change).model_dump(mode="json", warnings=False))  # type: ignore[return-value]
 
     @app.post(
         "/api/v1/notifications/cabinet",
@@ -290,6 +320,11 @@ def create_app(
     @app.get("/__admin/outbox")
     async def outbox() -> dict[str, Any]:
         return state.outbox()
+
+    @app.post("/__admin/appeals/unchecked", status_code=201)
+    async def deliver_unchecked(form: dict[str, Any]) -> dict[str, Any]:
+        """Put an application in the inbox without the portal's checks (see README)."""
+        return state.deliver_unchecked(form).model_dump(mode="json", warnings=False)
 
     @app.post("/__admin/data/reset", status_code=204)
     async def reset_data() -> None:

@@ -78,7 +78,8 @@ class AppealStatus(StrEnum):
 
 
 NEXT_STATUSES: dict[AppealStatus, frozenset[AppealStatus]] = {
-    AppealStatus.RECEIVED: frozenset({AppealStatus.FORWARDED}),
+    # A recipient refuses a form it cannot act on before forwarding it (order 109 p.10).
+    AppealStatus.RECEIVED: frozenset({AppealStatus.FORWARDED, AppealStatus.REFUSED}),
     AppealStatus.FORWARDED: frozenset({AppealStatus.IN_REVIEW}),
     AppealStatus.IN_REVIEW: frozenset({AppealStatus.ANSWERED, AppealStatus.REFUSED}),
     AppealStatus.ANSWERED: frozenset(),

@@ -34,6 +34,7 @@ from mocks.kandas.models import (
     WorkReportIn,
 )
 from mocks.kandas.services import AdaptationService, load_services
+from mocks.kandas.status_register import KandasStatusRegister
 from mocks.population import Population
 from mocks.rest_app import IdempotentState, Refused, idempotent, install_problem_handlers
 
@@ -264,10 +265,34 @@ def create_app(population: Population, admin: MockAdmin | None = None) -> FastAP
     ) -> MonthlyReport:
         return state.monthly(month)
 
+    statuses = KandasStatusRegister(population)
+    app.state.kandas_statuses = statuses
+
+    @app.get("/api/v1/persons/{iin}/kandas-status", name="persons.kandas_status")
+    async def kandas_status(iin: str) -> dict[str, Any]:
+        """Whether the person holds kandas status (the referral's portal rule, seed 002)."""
+        if not re.fullmatch(r"[0-9]{12}", iin):
+            raise _refuse("iin", "must be 12 digits")
+        if population.find(iin) is None:
+            raise _refuse("iin", "no such person", status=404)
+        since = statuses.since(iin)
+        return {
+            "iin": iin,
+            "holds_status": since is not None,
+            "since": since.isoformat() if since else None,
+            "as_of": to_almaty(state.clock.now()).isoformat(),
+        }
+
+    @app.put("/__admin/kandas-status/{iin}", include_in_schema=False)
+    async def set_kandas_status(iin: str, change: dict[str, Any]) -> dict[str, Any]:
+        statuses.set(iin, bool(change.get("holds_status")))
+        return {"iin": iin, "holds_status": statuses.since(iin) is not None}
+
     @app.post("/__admin/data/reset", status_code=204)
     async def reset_data() -> None:
         """Forget every plan and report (``/__admin/reset`` keeps them)."""
         state.reset()
+        statuses.reset()
 
     install_admin(app, admin, middleware=True)
     return app

@@ -17,6 +17,7 @@ import uvicorn
 from mocks.population import Population, generate_population
 from mocks.shep.app import create_app
 from mocks.shep.config import config_for, dev_credentials
+from mocks.shep.egov_sample import egov_sample
 
 SAMPLE_FILE = "sample-people.json"
 _RELATIONS = {"father": "applicant", "mother": "spouse", "child": "child"}
@@ -42,6 +43,7 @@ def write_sample(population: Population, path: Path) -> None:
             "kandas_without_registration": population.kandas_without_registration_iin,
         },
     }
+    sample["e_government"] = egov_sample(population)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(sample, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 

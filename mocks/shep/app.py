@@ -42,6 +42,7 @@ from mocks.admin import (
 from mocks.admin.faults import earlier_reply
 from mocks.admin.journal import JournalRecord
 from mocks.population import Population
+from mocks.shep.asp_registries import asp_registries
 from mocks.shep.async_bus import AsyncBus, install_async_channel
 from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
@@ -75,7 +76,8 @@ def create_app(
     if admin is None:
         admin = MockAdmin(journal=journal if journal is not None else Journal(config.journal_size))
     injector = _Injector()
-    registries = {key: _Injectable(r, injector) for key, r in registries_for(population).items()}
+    every = {**registries_for(population), **asp_registries(population)}
+    registries = {key: _Injectable(r, injector) for key, r in every.items()}
     bus = SyncBus(config, registries, clock=admin.clock)
     path = config.path if config.path.endswith("/") else config.path + "/"
     app = FastAPI(title="Mock e-government bus (ШЭП)", docs_url=None, redoc_url=None)

@@ -312,7 +312,8 @@ class MigrationPoliceRegistry:
 
 
 def registries_for(population: Population) -> dict[str, Registry]:
-    """Registry key (as in services.json) -> mock registry."""
+    """Registry key (as in services.json) -> mock registry (the proactive check's, in
+    `mocks.shep.asp_registries`, are added by the app)."""
     return {
         "individuals": IndividualsRegistry(population),
         "civil_births": CivilRegistry(population, "births"),

@@ -9,16 +9,19 @@ with the population it came from, so a schema-valid answer with wrong facts fail
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 import httpx
 import pytest
 from lxml import etree
 
 from adapters.shep import (
+    AspFactsClient,
     CivilRegistryClient,
     GuardianshipClient,
     IndividualsClient,
     MigrationPoliceClient,
+    QueryGround,
     RsaSigner,
     ShepError,
     ShepSettings,
@@ -28,6 +31,7 @@ from adapters.shep import (
     generate_rsa_credentials,
 )
 from contracts.shep import (
+    ASP_NS,
     EOPEKA_NS,
     GBDFL_NS,
     MIGRATION_NS,
@@ -40,10 +44,11 @@ from contracts.shep import (
 from contracts.shep.wsse import NS_SOAP11
 from mocks.population import Population, generate_population
 from mocks.shep import BusConfig, Journal, SenderAccount, create_app
+from mocks.shep.asp_registries import AspFacts
 from mocks.shep.wsse import KeyPair
 
 ADDRESS = "http://bus.test/bip-sync-wss-gost/"
-PAYLOAD_NAMESPACES = {GBDFL_NS, ZAGS_NS, EOPEKA_NS, SUPREME_COURT_NS, MIGRATION_NS}
+PAYLOAD_NAMESPACES = {GBDFL_NS, ZAGS_NS, EOPEKA_NS, SUPREME_COURT_NS, MIGRATION_NS, ASP_NS}
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +151,8 @@ async def test_every_new_request_and_answer_validates_and_matches_the_population
     person = await IndividualsClient(channel).person_by_iin(people.kandas_without_registration_iin)
     assert person is not None and person.permanent_address is None
 
+    await _asp_facts_match_the_population(channel, people)
+
     entries = journal.entries()
     assert {e.status_code for e in entries} == {codes.SUCCESS, codes.NOT_FOUND}
     used = {e.service_id for e in entries}
@@ -153,6 +160,39 @@ async def test_every_new_request_and_answer_validates_and_matches_the_population
     for entry in entries:
         payloads(entry.request)
         payloads(entry.response)
+
+
+async def _asp_facts_match_the_population(channel: SyncChannelClient, people: Population) -> None:
+    """The proactive check's registries (order 109 p.13) answer from the same people."""
+    asp = AspFactsClient(channel)
+    facts = AspFacts(people)
+    ground = QueryGround("проверка контракта", "тест")
+    seen = {"property": 0, "vehicle": 0, "plot": 0, "alimony": 0, "income": 0}
+    for family in people.families:
+        for member in family.members:
+            estate = await asp.real_estate(member.iin, ground)
+            assert [p.cadastral_number for p in estate] == [
+                p.cadastral_number for p in facts.properties(member.iin)
+            ]
+            vehicles = await asp.vehicles(member.iin, ground)
+            assert [v.plate for v in vehicles] == [v.plate for v in facts.vehicles(member.iin)]
+            plots = await asp.household_plots(member.iin, ground)
+            assert len(plots) == len(facts.plots(member.iin))
+            alimony = await asp.alimony(member.iin, ground)
+            assert [a.monthly_amount for a in alimony] == [
+                a.monthly_amount for a in facts.alimony(member.iin)
+            ]
+            paid = await asp.pension_contributions(member.iin, "2026-07", "2026-09", ground)
+            expected = [facts.monthly_income(member.iin, date(2026, m, 1)) for m in (7, 8, 9)]
+            assert [c.income for c in paid] == [i for i in expected if i]
+            assert all(c.amount == c.income // 10 for c in paid)
+            seen["property"] += len(estate)
+            seen["vehicle"] += len(vehicles)
+            seen["plot"] += len(plots)
+            seen["alimony"] += len(alimony)
+            seen["income"] += len(paid)
+    assert all(seen.values()), seen  # the population has some of each
+    assert await asp.real_estate(people.absent_iin, ground) == ()
 
 
 @pytest.mark.parametrize(
@@ -164,6 +204,10 @@ async def test_every_new_request_and_answer_validates_and_matches_the_population
         ("EOPEKA_GuardianshipDecisions", EOPEKA_NS, "GuardianshipDecisionsRequest", "guardianIin"),
         ("VS_AdoptionDecisions", SUPREME_COURT_NS, "AdoptionDecisionsRequest", "childIin"),
         ("MVD_ResidenceRegistrations", MIGRATION_NS, "ResidenceRegistrationsRequest", "iin"),
+        ("GBDRN_RealEstateRights", ASP_NS, "RealEstateRequest", "iin"),
+        ("MVD_VehicleRegistrations", ASP_NS, "VehiclesRequest", "iin"),
+        ("LPH_HouseholdBook", ASP_NS, "HouseholdPlotRequest", "iin"),
+        ("AISOIP_AlimonyOrders", ASP_NS, "AlimonyRequest", "iin"),
     ],
 )
 async def test_a_wrong_control_digit_is_refused_by_every_registry(
