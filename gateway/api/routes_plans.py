@@ -21,6 +21,7 @@ from gateway.api import examples
 from gateway.api.deps import CallerDep, State
 from gateway.api.openapi import problem_responses
 from gateway.api.params import page_limit, page_offset
+from gateway.auth import administers_only
 from gateway.errors import InvalidInput
 from gateway.services import plans as plan_service
 from gateway.services import queries, tasks, timeline
@@ -69,6 +70,7 @@ async def submit_plan(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> PlanView:
+    administers_only(caller)
     now = state.clock.now()
     try:
         async with state.engine.begin() as conn:
@@ -207,6 +209,7 @@ async def cancel_plan(
     state: State,
     caller: CallerDep,
 ) -> PlanView:
+    administers_only(caller)
     now = state.clock.now()
     async with state.engine.begin() as conn:
         await plan_service.cancel_plan(conn, state.ctx, plan_id, body.reason, caller, now)

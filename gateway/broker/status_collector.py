@@ -23,6 +23,7 @@ from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
 from contracts.cases import CaseMessageType, StepDecisionEnvelope
 from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
+from gateway.broker import identity
 from gateway.broker.connection import NETWORK_ERRORS, BrokerLink, settle
 from gateway.errors import GatewayError, NotFound
 from gateway.keyed_locks import KeyedLocks
@@ -77,6 +78,16 @@ class StatusCollector:
         except ValidationError as error:
             await self._dead_letter(message, f"invalid status message: {error}")
             return
+        # trust (issue 12): the reporting body is the broker-validated user_id.
+        _, refused_identity = identity.reporting_body(
+            message.user_id,
+            envelope.payload.agency,
+            self._ctx.topology.prefix,
+            required=self._ctx.broker_identities_required,
+        )
+        if refused_identity is not None:
+            await self._dead_letter(message, refused_identity)
+            return
         try:
             async with self._per_task.hold(envelope.payload.task_id), self._engine.begin() as conn:
                 now = self._clock.now()
@@ -113,6 +124,16 @@ class StatusCollector:
             await self._dead_letter(message, f"invalid decision message: {error}")
             return
         decision = envelope.payload
+        # trust (issue 12): the deciding body is the broker-validated user_id.
+        _, refused_identity = identity.reporting_body(
+            message.user_id,
+            decision.body,
+            self._ctx.topology.prefix,
+            required=self._ctx.broker_identities_required,
+        )
+        if refused_identity is not None:
+            await self._dead_letter(message, refused_identity)
+            return
         actor = f"agency:{decision.body}"
         refused: GatewayError | None = None
         task_id: str | None = None
