@@ -139,14 +139,14 @@ async def run(
 ) -> None:
     """The sealer's loop, for the watcher process."""
     loop = asyncio.get_running_loop()
-    next_checkpoint = loop.time() + checkpoint_seconds
+    next_checkpoint = loop.time()  # the first records get a checkpoint at once
     while True:
         try:
             while await seal(engine) > 0:
                 pass
             if loop.time() >= next_checkpoint:
                 await checkpoint(engine, key, clock.now())
-                next_checkpoint = loop.time() + checkpoint_seconds
+                next_checkpoint = loop.time()  # the first records get a checkpoint at once
         except Exception:  # the store is away or another sealer won the race: next round
             log.warning("audit sealing failed; trying again", exc_info=True)
         await asyncio.sleep(seal_seconds)

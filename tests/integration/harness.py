@@ -199,11 +199,18 @@ async def start_harness(
     registry: RegistryGateway | None = None,
     trust: TrustAnchors | None = None,
     family_card: FamilyCardLookup | None = None,
+    identities_required: bool = False,
 ) -> tuple[Harness, Callable[[], Awaitable[None]]]:
     settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
     agencies = load_agencies()
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
-    ctx = Context(default_calendar(), agencies, topology, trust=trust)
+    ctx = Context(
+        default_calendar(),
+        agencies,
+        topology,
+        trust=trust,
+        broker_identities_required=identities_required,
+    )
     clock = ManualClock(datetime.now(UTC))
     # The gateway's parts share a BrokerLink, as in `gateway serve`; it declares the
     # topology first, so on a cluster the queues' leaders sit on its (first) node. The
