@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -45,7 +46,7 @@ class AppState:
     """The outbox's latest size and age, for `/ready` and back-pressure."""
     registry: RegistryGateway | None = None
     family_card: FamilyCardLookup | None = None
-    _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    _auth_cache: dict[str, tuple[float, Caller, datetime | None]] = field(default_factory=dict)
     _keys_checked: float = float("-inf")
     _keys_changed: Any = None
     _last_use: dict[str, float] = field(default_factory=dict)
@@ -81,7 +82,7 @@ class AppState:
         now = time.monotonic()
         await self._watch_key_changes(now)
         hit = self._auth_cache.get(api_key)
-        if hit and now < hit[0]:
+        if hit and now < hit[0] and (hit[2] is None or self.clock.now() < hit[2]):
             await self._note_use(hit[1], now)
             return hit[1]
         async with self.engine.connect() as conn:
@@ -91,11 +92,8 @@ class AppState:
             return None
         if len(self._auth_cache) > 10_000:
             self._auth_cache.clear()
-        expires = now + AUTH_CACHE_SECONDS
-        if found.valid_until is not None:  # a rotated key: never cached past its window
-            left = (found.valid_until - self.clock.now()).total_seconds()
-            expires = min(expires, now + max(left, 0.0))
-        self._auth_cache[api_key] = (expires, found.caller)
+        # A rotated key in its overlap is never taken from the cache past its window.
+        self._auth_cache[api_key] = (now + AUTH_CACHE_SECONDS, found.caller, found.valid_until)
         await self._note_use(found.caller, now)
         return found.caller
 

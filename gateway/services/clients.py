@@ -197,12 +197,15 @@ async def touch(conn: AsyncConnection, client_ids: list[str], now: datetime) -> 
         )
 
 
-async def keys_changed_at(conn: AsyncConnection) -> datetime | None:
-    """The latest key change of any client: a cache of recognised keys is stale after it."""
-    value: datetime | None = (
-        await conn.execute(select(func.max(api_clients.c.key_changed_at)))
-    ).scalar()
-    return value
+async def keys_changed_at(conn: AsyncConnection) -> tuple[datetime | None, int]:
+    """The latest key change and the number of revoked clients: a cache of recognised keys
+    is stale when either moved (the count catches two changes within one clock tick)."""
+    row = (
+        await conn.execute(
+            select(func.max(api_clients.c.key_changed_at), func.count(api_clients.c.revoked_at))
+        )
+    ).one()
+    return row[0], int(row[1])
 
 
 async def list_clients(conn: AsyncConnection) -> list[dict[str, object]]:
