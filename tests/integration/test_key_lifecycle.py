@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from gateway.api.deps import AppState
 from gateway.cli import app
 from gateway.services import clients
 from gateway.store.tables import api_clients, audit_log
@@ -24,8 +25,9 @@ async def _id_of(h: Harness, who: str) -> str:
     return caller.client_id
 
 
-def h_state(h: Harness) -> object:
-    return h.http._transport.app.state.gw  # type: ignore[attr-defined]
+def h_state(h: Harness) -> AppState:
+    state: AppState = h.http._transport.app.state.gw  # type: ignore[attr-defined]
+    return state
 
 
 async def _tasks_status(h: Harness, key: str) -> int:
