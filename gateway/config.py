@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,7 +96,7 @@ class Settings(BaseSettings):
     """How often, when the log has grown, the sealer signs a checkpoint."""
     key_overlap_seconds: float = 24 * 3600.0
     """After `gateway clients rotate`, how long the previous key keeps working."""
-    broker_identities: str = "optional"
+    broker_identities: Literal["optional", "required"] = "optional"
     """`required`: a status message without a body's validated AMQP `user_id` is refused;
     `optional`: a message with one is held to it, one without is taken as before."""
 
