@@ -74,3 +74,18 @@ def split_key(key: str) -> tuple[str, str] | None:
 
 def secret_matches(secret: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def administers_only(caller: Caller) -> None:
+    """Admin keys administer (clients, incidents); they never act as a centre or a body.
+
+    An admin key that could submit or cancel plans would be a master key for every
+    centre; a centre's actions are attributable only when a centre's own key does them.
+    """
+    from gateway.errors import Forbidden
+
+    if caller.kind is ClientKind.admin:
+        raise Forbidden(
+            "an admin credential administers the gateway and does not act as a centre or "
+            "a body: use the centre's own key"
+        )

@@ -342,7 +342,32 @@ def clients_list() -> None:
             await engine.dispose()
 
     for row in asyncio.run(run()):
-        typer.echo(f"{row['id']}  {row['kind']:<7} {row['scope'] or '-':<20} {row['name']}")
+        state = "revoked" if row["revoked_at"] else f"last used {row['last_used_at'] or 'never'}"
+        typer.echo(
+            f"{row['id']}  {row['kind']:<7} {row['scope'] or '-':<20} {row['name']}  ({state})"
+        )
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: Annotated[str, typer.Argument(help="The client's id.")]) -> None:
+    """Refuse the client's key from now on (every API process within a second)."""
+    from gateway.key_lifecycle_cli import revoke_client
+
+    revoke_client(Settings(), client_id)
+
+
+@clients_app.command("rotate")
+def clients_rotate(
+    client_id: Annotated[str, typer.Argument(help="The client's id.")],
+    overlap_seconds: Annotated[
+        float | None,
+        typer.Option(help="How long the old key keeps working (GATEWAY_KEY_OVERLAP_SECONDS)."),
+    ] = None,
+) -> None:
+    """Issue a new key (printed once); the old one works until the overlap ends."""
+    from gateway.key_lifecycle_cli import rotate_client
+
+    rotate_client(Settings(), client_id, overlap_seconds)
 
 
 @calendar_app.command("deadline")
@@ -528,6 +553,17 @@ def _mount_incidents() -> None:
 
 
 _mount_incidents()
+
+
+def _mount_trust() -> None:
+    from gateway.audit_cli import audit_app
+    from gateway.broker.provision_cli import broker_app
+
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(broker_app, name="broker")
+
+
+_mount_trust()
 
 
 def main() -> None:

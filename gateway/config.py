@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,31 @@ class Settings(BaseSettings):
     `session_secret_file` (mode 0600), so sessions survive a restart on one machine;
     several processes behind one address must share a set value."""
     session_secret_file: Path = STATE_DIR / "session_secret"
+
+    broker_users_file: Path = STATE_DIR / "broker-users.json"
+    """Each connected body's RabbitMQ user and password, written by `gateway broker
+    provision` (mode 0600): the operator hands each body its own entry."""
+    rabbitmqctl: str = "rabbitmqctl"
+    """How `gateway broker provision` reaches the broker (the management API is not
+    assumed to be enabled)."""
+    broker_vhost: str = "/"
+
+    audit_secret: str | None = None
+    """Keys the HMAC under which a looked-up IIN is recorded in the audit log. Unset: one is
+    generated once into `audit_secret_file` (mode 0600); several processes must share it."""
+    audit_secret_file: Path = STATE_DIR / "audit_secret"
+    audit_signing_key_file: Path = STATE_DIR / "audit-signing-key.pem"
+    """The gateway's own Ed25519 key that signs the audit log's checkpoints (created on
+    first use, mode 0600). `gateway audit export` hands its public half to the bodies."""
+    audit_seal_seconds: float = 1.0
+    """How often the sealer (in the watcher process) chains new audit records."""
+    audit_checkpoint_seconds: float = 60.0
+    """How often, when the log has grown, the sealer signs a checkpoint."""
+    key_overlap_seconds: float = 24 * 3600.0
+    """After `gateway clients rotate`, how long the previous key keeps working."""
+    broker_identities: Literal["optional", "required"] = "optional"
+    """`required`: a status message without a body's validated AMQP `user_id` is refused;
+    `optional`: a message with one is held to it, one without is taken as before."""
 
     credentials_file: Path = STATE_DIR / "credentials.json"
     """Where `gateway up` writes the development credentials it bootstraps (never in production)."""

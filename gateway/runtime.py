@@ -87,7 +87,13 @@ def build_context(settings: Settings) -> Context:
     trust = TrustAnchors.from_file(settings.ca_root) if settings.ca_root else None
     if trust is None:
         log.warning("GATEWAY_CA_ROOT is not set: every signed hand-over will be refused")
-    return Context(default_calendar(), agencies, topology, trust=trust)
+    return Context(
+        default_calendar(),
+        agencies,
+        topology,
+        trust=trust,
+        broker_identities_required=settings.broker_identities == "required",
+    )
 
 
 async def serve(
@@ -153,6 +159,7 @@ async def serve(
         workers.append(relay.run)
     if "watcher" in components:
         workers.append(lambda: deadline_watcher.run(engine, clock, settings.watcher_poll_seconds))
+        workers.append(_audit_sealer(engine, clock, settings))
     if "digest" in components:
         workers.append(_digest_worker(settings, engine, clock))
     registry = _registry_or_none(settings) if {"api", "watcher"} & components else None
@@ -346,3 +353,20 @@ def _digest_worker(
     sender = sender_from_settings(settings)
     recipients = load_recipients(settings.digest_recipients)
     return lambda: run_daily(engine, clock, sender, settings.digest_at, recipients=recipients)
+
+
+def _audit_sealer(
+    engine: AsyncEngine, clock: Clock, settings: Settings
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The interagency log's one sealer runs beside the one deadline watcher."""
+    from gateway import audit_sealer
+    from gateway.audit_keys import signing_key
+
+    key = signing_key(settings.audit_signing_key_file)
+    return lambda: audit_sealer.run(
+        engine,
+        clock,
+        key,
+        seal_seconds=settings.audit_seal_seconds,
+        checkpoint_seconds=settings.audit_checkpoint_seconds,
+    )

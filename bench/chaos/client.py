@@ -95,7 +95,8 @@ class Api:
         return str(response.json()["id"])
 
     async def lookup(self, iin: str) -> int:
-        response = await self.call("GET", f"/api/v1/registry/persons/{iin}", accept=frozenset())
+        path = f"/api/v1/registry/persons/{iin}?purpose=ipr_monitoring"
+        response = await self.call("GET", path, accept=frozenset())
         self.stats.lookups[response.status_code] += 1
         return response.status_code
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -16,7 +17,7 @@ from gateway.api.submit_group import SubmitGroup
 from gateway.auth import Caller
 from gateway.config import Settings
 from gateway.media.store import MediaStore
-from gateway.services.clients import authenticate
+from gateway.services.clients import keys_changed_at, recognise, touch
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
 from gateway.services.kandas_monitoring import KandasReader, ResidenceChecker
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from gateway.broker.backlog import BacklogMonitor
 
 AUTH_CACHE_SECONDS = 30.0
+KEY_CHANGES_POLL_SECONDS = 1.0
+"""How often a process asks the store whether any key was revoked or rotated; a change
+empties the cache, so a revocation by another process takes effect within this time."""
+LAST_USE_SECONDS = 60.0
+"""A key's last use is written at most this often per key and process."""
 
 
 @dataclass
@@ -53,7 +59,10 @@ class AppState:
     """The migration police's registrations, for monitoring (p.45)."""
     labour_market: Any = None
     """The labour market system's client, for the referral's precondition (seed 002)."""
-    _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    _auth_cache: dict[str, tuple[float, Caller, datetime | None]] = field(default_factory=dict)
+    _keys_checked: float = float("-inf")
+    _keys_changed: Any = None
+    _last_use: dict[str, float] = field(default_factory=dict)
     _submit_group: SubmitGroup | None = None
 
     def submit_group(self) -> SubmitGroup:
@@ -67,21 +76,51 @@ class AppState:
             )
         return self._submit_group
 
+    def forget_keys(self) -> None:
+        """Drop every recognised key (after a revocation or rotation in this process)."""
+        self._auth_cache.clear()
+
+    async def _watch_key_changes(self, now: float) -> None:
+        if now - self._keys_checked < KEY_CHANGES_POLL_SECONDS:
+            return
+        self._keys_checked = now
+        async with self.engine.connect() as conn:
+            changed = await keys_changed_at(conn)
+        if changed != self._keys_changed:
+            self._keys_changed = changed
+            self._auth_cache.clear()
+
+    async def _note_use(self, caller: Caller, now: float) -> None:
+        last = self._last_use.get(caller.client_id)
+        if last is not None and now - last < LAST_USE_SECONDS:
+            return
+        self._last_use[caller.client_id] = now
+        async with self.engine.begin() as conn:
+            await touch(conn, [caller.client_id], self.clock.now())
+
     async def caller_for(self, api_key: str) -> Caller | None:
-        """Recognise a key, caching for a few seconds to keep the store off the hot path."""
-        hit = self._auth_cache.get(api_key)
+        """Recognise a key, caching for a few seconds to keep the store off the hot path.
+
+        The cache never outlives a revocation: at most once a second the process reads
+        the latest key change (one indexed MAX) and empties the cache when it moved.
+        """
         now = time.monotonic()
-        if hit and now - hit[0] < AUTH_CACHE_SECONDS:
+        await self._watch_key_changes(now)
+        hit = self._auth_cache.get(api_key)
+        if hit and now < hit[0] and (hit[2] is None or self.clock.now() < hit[2]):
+            await self._note_use(hit[1], now)
             return hit[1]
         async with self.engine.connect() as conn:
-            caller = await authenticate(conn, api_key)
-        if caller is None:
+            found = await recognise(conn, api_key, self.clock.now())
+        if found is None:
             self._auth_cache.pop(api_key, None)
             return None
         if len(self._auth_cache) > 10_000:
             self._auth_cache.clear()
-        self._auth_cache[api_key] = (now, caller)
-        return caller
+        # A rotated key in its overlap is never taken from the cache past its window.
+        self._auth_cache[api_key] = (now + AUTH_CACHE_SECONDS, found.caller, found.valid_until)
+        await self._note_use(found.caller, now)
+        return found.caller
 
 
 def get_state(request: Request) -> AppState:

@@ -31,7 +31,7 @@ from contracts.plans import PlanStatus
 from gateway.api.deps import CallerDep, State
 from gateway.api.openapi import problem_responses
 from gateway.errors import GatewayError
-from gateway.services import case_queries, cases, kandas_intake, timeline
+from gateway.services import case_queries, cases, intake_lookup, kandas_intake, timeline
 from gateway.services.handover_chain import verify_case_chain
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -75,6 +75,10 @@ async def open_application(
         await timeline.record_access(
             conn, client_id=caller.client_id, action="kandas_application_lookup", at=now
         )
+    # Trust (issue 12): the registries are asked only with the consent on file.
+    await intake_lookup.audit_and_check_consent(
+        state.engine, state.settings, caller, application, now
+    )
     intake = await kandas_intake.intake_for(state.registry, application, now)
     card = await kandas_intake.close_relatives(state.family_card, application.applicant_iin, now)
     async with state.engine.begin() as conn:

@@ -22,6 +22,7 @@ from gateway.api import examples
 from gateway.api.deps import CallerDep, State
 from gateway.api.openapi import problem_responses
 from gateway.api.params import page_limit, page_offset
+from gateway.auth import administers_only
 from gateway.errors import InvalidInput
 from gateway.services import plans as plan_service
 from gateway.services import queries, rerouting, tasks, timeline
@@ -70,6 +71,7 @@ async def submit_plan(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> PlanView:
+    administers_only(caller)
     now = state.clock.now()
     # Group commit: written in one transaction with the submits arriving meanwhile, and
     # answered from what was written once that transaction has committed.
@@ -191,6 +193,7 @@ async def cancel_plan(
     state: State,
     caller: CallerDep,
 ) -> PlanView:
+    administers_only(caller)
     now = state.clock.now()
     async with state.engine.begin() as conn:
         await plan_service.cancel_plan(conn, state.ctx, plan_id, body.reason, caller, now)

@@ -1,28 +1,37 @@
 """Registry lookups: who is this person, who is this family (order 170 p.6).
 
 A career centre asks the gateway rather than the applicant for what the registries
-know. There is no career-centre kind of client yet: a career centre's system is
-registered as a ``centre``-kind client (``gateway clients add --kind centre``), and an
-admin may look up too; agencies may not, since a body gets what a task needs and no
-more. When career centres get their own kind, add it to ``_MAY_LOOK_UP``.
+know. Every lookup names its purpose (`?purpose=`, from gateway/data/lookup_purposes.json);
+the purpose says which kinds of caller may use it, its legal ground, and whether the act
+requires consent on file (kandas applications: the application's consent, p.12.3, named
+by `case_id`). A lookup without a purpose, or whose consent is not on file, is refused
+before any registry is asked (gateway/domain/lookup_purposes.py). Admin keys administer
+and do not look people up; agencies only where a purpose allows them.
 
-Every lookup is written to ``access_log`` with the caller before the registries are
-asked, whatever they answer: the attempt to read a family's data is what must be
-attributable. The log has no column for the IIN asked about; the action names the kind
-of lookup.
+Every lookup, allowed or refused, is written to ``access_log`` with the caller and to the
+interagency ``audit_log`` with the subject's IIN as a keyed hash, the purpose and the
+legal ground, in one transaction before the registries are asked: the attempt to read a
+family's data is what must be attributable.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from adapters.shep import Person
 from gateway.api.deps import CallerDep, State
 from gateway.api.openapi import problem_responses
 from gateway.api.params import IINPath
-from gateway.auth import Caller, ClientKind
-from gateway.errors import Forbidden
-from gateway.services import timeline
+from gateway.audit_keys import subject_secret
+from gateway.auth import Caller
+from gateway.domain.lookup_purposes import Purpose, Refusal, check_consent, check_purpose
+from gateway.domain.lookup_purposes import load_purposes as _load_purposes
+from gateway.errors import Forbidden, GatewayError, InvalidInput
+from gateway.services import audit_log, timeline
 from gateway.services.registry_lookup import (
     FamilyView,
     RegistryGateway,
@@ -30,10 +39,11 @@ from gateway.services.registry_lookup import (
     assemble_family,
     find_person,
 )
+from gateway.store.tables import plans
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 
-_MAY_LOOK_UP = frozenset({ClientKind.centre, ClientKind.admin})
+KANDAS_FLOW = "kandas_application"
 _PROBLEMS = problem_responses(
     403,
     404,
@@ -41,39 +51,120 @@ _PROBLEMS = problem_responses(
     502,
     503,
     notes={
-        403: "The caller's kind may not look people up.",
+        403: "The caller's kind may not look people up for this purpose, or the consent "
+        "the act requires is not on file (the problem names `consent`).",
         404: "The individuals registry has no person with this IIN.",
-        422: "The IIN is malformed (the problem names the field `iin` and why).",
+        422: "The IIN is malformed, the purpose is missing or unknown, or the purpose "
+        "needs a `case_id` (the problem names the field and why).",
         502: "The individuals registry refused or broke the contract.",
         503: "The individuals registry did not answer, or lookups are not set up.",
     },
 )
 
 
-async def _begin(state: State, caller: Caller, action: str) -> RegistryGateway:
-    if caller.kind not in _MAY_LOOK_UP:
-        raise Forbidden("registry lookups are for centres and admins")
+PurposeQuery = Annotated[
+    str,
+    Query(
+        description="Why the data is looked up: ipr_monitoring, kandas_application, "
+        "employment_referral (gateway/data/lookup_purposes.json).",
+        max_length=40,
+    ),
+]
+CaseQuery = Annotated[
+    str | None,
+    Query(
+        description="The case the lookup is for; required for kandas_application.", max_length=36
+    ),
+]
+
+
+@cache
+def purposes() -> dict[str, Purpose]:
+    return _load_purposes()
+
+
+def _refused(refusal: Refusal) -> GatewayError:
+    if refusal.status == 422:
+        return InvalidInput.field(refusal.field, refusal.reason)
+    return Forbidden(refusal.reason, errors=[{"field": refusal.field, "reason": refusal.reason}])
+
+
+async def _application(conn: Any, caller: Caller, case_id: str | None) -> dict[str, Any] | None:
+    if case_id is None:
+        return None
+    row = (
+        await conn.execute(
+            select(plans.c.centre, plans.c.family).where(
+                plans.c.id == case_id, plans.c.flow == KANDAS_FLOW
+            )
+        )
+    ).first()
+    if row is None:
+        raise InvalidInput.field("case_id", f"no kandas application with id '{case_id}'")
+    if caller.scope != row.centre:
+        raise Forbidden(
+            "this kandas application was opened by another body",
+            errors=[{"field": "case_id", "reason": "opened by another body"}],
+        )
+    application: dict[str, Any] = row.family["application"]
+    return application
+
+
+async def _begin(
+    state: State, caller: Caller, action: str, iin: str, purpose_code: str, case_id: str | None
+) -> RegistryGateway:
+    now = state.clock.now()
+    subject = audit_log.subject_hash(subject_secret(state.settings), iin)
+    async with state.engine.begin() as conn:
+        await timeline.record_access(conn, client_id=caller.client_id, action=action, at=now)
+        checked = check_purpose(purposes(), purpose_code, caller.kind.value)
+        refusal: Refusal | GatewayError | None = checked if isinstance(checked, Refusal) else None
+        purpose = checked if isinstance(checked, Purpose) else None
+        if purpose is not None:
+            try:
+                application = (
+                    await _application(conn, caller, case_id)
+                    if purpose.consent == "application"
+                    else None
+                )
+                refusal = check_consent(purpose, iin, application)
+            except GatewayError as error:
+                refusal = error
+        await audit_log.record(
+            conn,
+            at=now,
+            actor=caller.actor,
+            action=action if refusal is None else f"{action}_refused",
+            case_id=case_id,
+            subject=subject,
+            purpose=purpose_code[:40],
+            legal_ground=purpose.legal_ground[:200] if purpose else None,
+        )
+    if isinstance(refusal, Refusal):
+        raise _refused(refusal)
+    if refusal is not None:
+        raise refusal
     if state.registry is None:
         raise RegistryUnavailable("all", "registry lookups are not configured")
-    async with state.engine.begin() as conn:
-        await timeline.record_access(
-            conn, client_id=caller.client_id, action=action, at=state.clock.now()
-        )
     return state.registry
 
 
 @router.get("/persons/{iin}", responses=_PROBLEMS)
-async def read_person(iin: IINPath, state: State, caller: CallerDep) -> Person:
+async def read_person(
+    iin: IINPath, state: State, caller: CallerDep, purpose: PurposeQuery, case_id: CaseQuery = None
+) -> Person:
     """The person as the individuals database (ГБД ФЛ) knows them."""
-    registry = await _begin(state, caller, "registry_person")
+    registry = await _begin(state, caller, "registry_person", iin, purpose, case_id)
     return await find_person(registry, iin)
 
 
 @router.get("/families/{iin}", responses=_PROBLEMS)
-async def read_family(iin: IINPath, state: State, caller: CallerDep) -> FamilyView:
+async def read_family(
+    iin: IINPath, state: State, caller: CallerDep, purpose: PurposeQuery, case_id: CaseQuery = None
+) -> FamilyView:
     """The person, spouse, children and wards, with what each registry says of them.
 
     ``missing`` lists the registries that failed; the rest of the answer stands.
     """
-    registry = await _begin(state, caller, "registry_family")
+    registry = await _begin(state, caller, "registry_family", iin, purpose, case_id)
     return await assemble_family(registry, iin)

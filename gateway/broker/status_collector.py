@@ -38,6 +38,7 @@ from contracts.amqp import STATUS_ROUTING_KEY
 from contracts.cases import CaseMessageType, StepDecisionEnvelope
 from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
+from gateway.broker import identity
 from gateway.broker.connection import BrokerLink, settle
 from gateway.broker.dead_letters import park
 from gateway.errors import GatewayError, NotFound
@@ -151,6 +152,16 @@ class StatusCollector:
             except ValidationError as error:
                 await self._dead_letter(message, f"invalid status message: {error}")
                 continue
+            # trust (issue 12): the reporting body is the broker-validated user_id.
+            _, refused_identity = identity.reporting_body(
+                message.user_id,
+                envelope.payload.agency,
+                self._ctx.topology.prefix,
+                required=self._ctx.broker_identities_required,
+            )
+            if refused_identity is not None:
+                await self._dead_letter(message, refused_identity)
+                continue
             run.append((message, envelope))
         await self._apply_reports(run)
 
@@ -252,6 +263,16 @@ class StatusCollector:
             await self._dead_letter(message, f"invalid decision message: {error}")
             return
         decision = envelope.payload
+        # trust (issue 12): the deciding body is the broker-validated user_id.
+        _, refused_identity = identity.reporting_body(
+            message.user_id,
+            decision.body,
+            self._ctx.topology.prefix,
+            required=self._ctx.broker_identities_required,
+        )
+        if refused_identity is not None:
+            await self._dead_letter(message, refused_identity)
+            return
         actor = f"agency:{decision.body}"
         refused: GatewayError | None = None
         task_id: str | None = None

@@ -18,3 +18,6 @@ class Context:
     trust: TrustAnchors | None = None
     """The certification authorities whose officials' signatures on hand-overs count
     (`GATEWAY_CA_ROOT`); None: every signed hand-over is refused, never accepted unchecked."""
+    broker_identities_required: bool = False
+    """`GATEWAY_BROKER_IDENTITIES=required`: a status message without a body's validated
+    AMQP `user_id` is refused (gateway/broker/identity.py)."""

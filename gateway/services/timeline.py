@@ -8,16 +8,39 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.services import audit_log
 from gateway.store.tables import access_log, events
+
+# Reads of a family's data that also go to the interagency log (besides every change).
+AUDITED_ACCESS = frozenset({"reveal_iin"})
 
 
 async def record(conn: AsyncConnection, **fields: Any) -> None:
-    await conn.execute(insert(events).values(**event_row(**fields)))
+    row = event_row(**fields)
+    await conn.execute(insert(events).values(**row))
+    await audit_log.record_many(conn, [_audited(row)])
 
 
 async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(events), rows)
+        await audit_log.record_many(conn, [_audited(row) for row in rows])
+
+
+def _audited(event: dict[str, Any]) -> dict[str, Any]:
+    """Every timeline event is also an interagency record: who, what, when, which case.
+
+    The reason and the event's data stay on the timeline (they may name people); the
+    record keeps the states, which is what a body checks a hand-over or report against.
+    """
+    return audit_log.audit_row(
+        at=event["at"],
+        actor=event["actor"],
+        action=event["type"],
+        case_id=event["plan_id"],
+        task_id=event.get("task_id"),
+        data={k: event[k] for k in ("from_state", "to_state") if event.get(k) is not None},
+    )
 
 
 def event_row(
@@ -60,3 +83,12 @@ async def record_access(
             at=at, client_id=client_id, action=action, plan_id=plan_id, task_id=task_id
         )
     )
+    if action in AUDITED_ACCESS:
+        await audit_log.record(
+            conn,
+            at=at,
+            actor=f"client:{client_id}",
+            action=action,
+            case_id=plan_id,
+            task_id=task_id,
+        )

@@ -186,6 +186,14 @@ api_clients = Table(
     Column("key_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    # Keys with a lifecycle (gateway/services/clients.py): a revoked key is refused at
+    # once; a rotated key's predecessor keeps working until `old_key_until`.
+    Column("revoked_at", UtcDateTime),
+    Column("old_key_prefix", String(32), unique=True),
+    Column("old_key_hash", String(64)),
+    Column("old_key_until", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+    Column("key_changed_at", UtcDateTime, index=True),
 )
 
 access_log = Table(
@@ -350,4 +358,36 @@ conclusion_dispatches = Table(
     Column("sent_at", UtcDateTime),
     Column("channel", String(16)),
     UniqueConstraint("centre", "quarter"),
+)
+
+# The interagency log (gateway/services/audit_log.py, gateway/domain/audit_chain.py): rows
+# are inserted unsealed (seq, prev_hash, hash NULL) in the transaction they record; the one
+# sealer chains them in order shortly after (gateway/audit_sealer.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("case_id", ID, index=True),
+    Column("task_id", ID),
+    Column("subject", String(64)),  # HMAC-SHA256 of the subject's IIN, never the IIN
+    Column("purpose", String(40)),
+    Column("legal_ground", String(200)),
+    Column("data", JSON, nullable=False),
+    Column("seq", Integer, unique=True),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("count", Integer, nullable=False, unique=True),
+    Column("head", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
 )

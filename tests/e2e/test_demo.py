@@ -4,6 +4,7 @@ four mock agencies."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import httpx
@@ -16,12 +17,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_up_then_demo_completes_a_plan(system: System) -> None:
-    ports = [str(free_port()) for _ in range(6)]
+    ports = [str(free_port()) for _ in range(8)]
     system.start(
         "up", "up", "--work-seconds", "0.1",
         "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
         "--agencies-admin-port", ports[3],
         "--migration-portal-port", ports[4], "--labour-market-port", ports[5],
+        "--family-card-port", ports[6], "--ca-port", ports[7],
     )  # fmt: skip
     system.wait_ready(timeout=60)
     credentials = system.root / "credentials.json"
@@ -47,7 +49,7 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     # "who is this family?" with one member's IIN, assembled from the registries.
     family = generate_population(42).families[0]
     answer = httpx.get(
-        f"{system.url}/api/v1/registry/families/{family.members[0].iin}",
+        f"{system.url}/api/v1/registry/families/{family.members[0].iin}?purpose=ipr_monitoring",
         headers={"Authorization": f"Bearer {key}"},
         timeout=10,
     )
@@ -55,7 +57,19 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     found = answer.json()
     assert found["person"]["iin"] == family.members[0].iin
     assert found["missing"] == []
-    for port in ports[1:]:  # the portals, Kandas, the labour market and the bodies' admin too
+    # Issue 12: the interagency log of all of it is chained by the watcher's sealer within
+    # a second or two, and verifies.
+    deadline = time.monotonic() + 15
+    while True:
+        verified = system.gateway("audit", "verify")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        if " 0 not yet sealed" in verified.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    chained = re.search(r"(\d+) records chained", verified.stdout)
+    assert chained is not None and int(chained.group(1)) > 20, verified.stdout
+    print(verified.stdout)
+    for port in ports[1:6]:  # the portals, Kandas, the labour market and the bodies' admin too
         assert httpx.get(f"http://127.0.0.1:{port}/__admin/requests", timeout=5).status_code == 200
 
 

@@ -104,6 +104,7 @@ def _seed_case(system: System, career_centre_key: str) -> dict[str, str]:
         "applicant_iin": family[0]["iin"],
         "members": family[1:],
         "phone": "+77010000002",
+        "consent": {"given": True, "signed_on": "2026-12-01", "document": "Согласие № 1"},
     }
     created = httpx.post(
         f"{system.url}/api/v1/kandas/applications",

@@ -200,6 +200,7 @@ async def start_harness(
     trust: TrustAnchors | None = None,
     family_card: FamilyCardLookup | None = None,
     reuse: bool = False,
+    identities_required: bool = False,
 ) -> tuple[Harness, Callable[[], Awaitable[None]]]:
     """A gateway in-process on `engine` and the broker under `prefix`.
 
@@ -211,7 +212,13 @@ async def start_harness(
     settings = Settings(amqp_prefix=prefix, amqp_url=amqp_url, relay_poll_seconds=0.1)
     agencies = load_agencies()
     topology = Topology(prefix, agencies.enabled_codes(), delivery_limit=3)
-    ctx = Context(default_calendar(), agencies, topology, trust=trust)
+    ctx = Context(
+        default_calendar(),
+        agencies,
+        topology,
+        trust=trust,
+        broker_identities_required=identities_required,
+    )
     clock = ManualClock(datetime.now(UTC))
     # The gateway's parts share a BrokerLink, as in `gateway serve`; it declares the
     # topology first, so on a cluster the queues' leaders sit on its (first) node. The

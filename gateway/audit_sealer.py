@@ -1,0 +1,152 @@
+"""The audit log's one sealer: chains committed records in order, signs checkpoints.
+
+Records are inserted unsealed by the transactions they record (gateway/services/
+audit_log.py). The sealer, which runs in the watcher process, takes the committed
+unsealed records in id order every `audit_seal_seconds`, gives each the next ``seq``
+and its hash over its predecessor's (gateway/domain/audit_chain.py), and writes them in
+one transaction. So the hot path never serialises on the chain head; the price is a
+window of about a second during which a record is in the log but not yet chained.
+
+Only one sealer may extend the chain at a time: on PostgreSQL it holds a transaction
+advisory lock; on SQLite the store's single writer does the same. Should two run anyway,
+the unique ``seq`` makes the second one's transaction fail and it tries again next round.
+
+A checkpoint (count, head, time) is signed with the gateway's Ed25519 key every
+`audit_checkpoint_seconds` when the chain has grown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.clock import Clock
+from gateway.audit_keys import key_id
+from gateway.domain.audit_chain import GENESIS, checkpoint_bytes, link
+from gateway.store.tables import audit_checkpoints, audit_log
+
+log = logging.getLogger("gateway.audit")
+
+_ADVISORY_LOCK = 0x0A0D17  # the audit sealer's PostgreSQL advisory lock key
+CHAINED = [
+    audit_log.c.id,
+    audit_log.c.at,
+    audit_log.c.actor,
+    audit_log.c.action,
+    audit_log.c.case_id,
+    audit_log.c.task_id,
+    audit_log.c.subject,
+    audit_log.c.purpose,
+    audit_log.c.legal_ground,
+    audit_log.c.data,
+]
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
+
+
+async def _head(conn: AsyncConnection) -> tuple[int, str]:
+    row = (
+        await conn.execute(
+            select(audit_log.c.seq, audit_log.c.hash)
+            .where(audit_log.c.seq.is_not(None))
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+
+async def seal(engine: AsyncEngine, *, limit: int = 5000) -> int:
+    """Chain up to ``limit`` committed unsealed records; how many were sealed."""
+    async with engine.begin() as conn:
+        await _lock(conn)
+        seq, prev = await _head(conn)
+        rows = (
+            await conn.execute(
+                select(*CHAINED)
+                .where(audit_log.c.seq.is_(None))
+                .order_by(audit_log.c.id)
+                .limit(limit)
+            )
+        ).all()
+        if not rows:
+            return 0
+        sealed: list[dict[str, Any]] = []
+        for row in rows:
+            seq += 1
+            digest = link(prev, dict(row._mapping))
+            sealed.append({"rid": row.id, "s": seq, "p": prev, "h": digest})
+            prev = digest
+        await conn.execute(
+            update(audit_log)
+            .where(audit_log.c.id == bindparam("rid"))
+            .values(seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h")),
+            sealed,
+        )
+        return len(sealed)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    count: int
+    head: str
+    at: datetime
+    key_id: str
+    signature: str
+
+
+async def checkpoint(
+    engine: AsyncEngine, key: Ed25519PrivateKey, now: datetime
+) -> Checkpoint | None:
+    """Sign the chain's current head if it grew since the last checkpoint."""
+    async with engine.begin() as conn:
+        await _lock(conn)
+        count, head = await _head(conn)
+        last = (await conn.execute(select(func.max(audit_checkpoints.c.count)))).scalar()
+        if count == 0 or (last is not None and last >= count):
+            return None
+        signature = key.sign(checkpoint_bytes(count, head, now)).hex()
+        made = Checkpoint(count, head, now, key_id(key.public_key()), signature)
+        await conn.execute(
+            audit_checkpoints.insert().values(
+                count=made.count,
+                head=made.head,
+                at=made.at,
+                key_id=made.key_id,
+                signature=made.signature,
+            )
+        )
+        return made
+
+
+async def run(
+    engine: AsyncEngine,
+    clock: Clock,
+    key: Ed25519PrivateKey,
+    *,
+    seal_seconds: float,
+    checkpoint_seconds: float,
+) -> None:
+    """The sealer's loop, for the watcher process."""
+    loop = asyncio.get_running_loop()
+    next_checkpoint = loop.time()  # the first records get a checkpoint at once
+    while True:
+        try:
+            while await seal(engine) > 0:
+                pass
+            if loop.time() >= next_checkpoint:
+                await checkpoint(engine, key, clock.now())
+                next_checkpoint = loop.time()  # the first records get a checkpoint at once
+        except Exception:  # the store is away or another sealer won the race: next round
+            log.warning("audit sealing failed; trying again", exc_info=True)
+        await asyncio.sleep(seal_seconds)
