@@ -7,6 +7,9 @@ Layout:
 - `{p}.tasks` (direct): gateway -> bodies; routing key = agency code; one durable quorum
   queue per enabled agency, `{p}.agency.{code}`.
 - `{p}.status` (direct): bodies -> gateway; routing key `status`; queue `{p}.status`.
+- `{p}.reports` (direct): the gateway's outgoing reports to the authorised body (the
+  quarterly conclusion, order 192 p.14); routing key `conclusion`; queue `{p}.reports`,
+  consumed by the gateway's mailer (or by the authorised body's own system).
 - `{p}.dlx` (direct): where quorum queues dead-letter after `x-delivery-limit`
   deliveries; one queue per source, `{p}.dead.agency.{code}` and `{p}.dead.status`, so an
   operator sees at once whose messages are stuck.
@@ -22,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
 STATUS_ROUTING_KEY = "status"
+REPORTS_ROUTING_KEY = "conclusion"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,14 @@ class Topology:
         return f"{self.prefix}.status"
 
     @property
+    def reports_exchange(self) -> str:
+        return f"{self.prefix}.reports"
+
+    @property
+    def reports_queue(self) -> str:
+        return f"{self.prefix}.reports"
+
+    @property
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dlx"
 
@@ -52,14 +64,21 @@ class Topology:
     def dead_queue(self, source_routing_key: str) -> str:
         if source_routing_key == STATUS_ROUTING_KEY:
             return f"{self.prefix}.dead.status"
+        if source_routing_key == REPORTS_ROUTING_KEY:
+            return f"{self.prefix}.dead.reports"
         return f"{self.prefix}.dead.agency.{source_routing_key}"
 
     def dead_queues(self) -> list[str]:
-        return [self.dead_queue(STATUS_ROUTING_KEY), *(self.dead_queue(a) for a in self.agencies)]
+        return [
+            self.dead_queue(STATUS_ROUTING_KEY),
+            self.dead_queue(REPORTS_ROUTING_KEY),
+            *(self.dead_queue(a) for a in self.agencies),
+        ]
 
     def all_queues(self) -> list[str]:
         return [
             self.status_queue,
+            self.reports_queue,
             *(self.agency_queue(a) for a in self.agencies),
             *self.dead_queues(),
         ]
@@ -91,8 +110,13 @@ class Topology:
             self.status_queue, durable=True, arguments=self._work_queue_arguments()
         )
         await queue.bind(status, routing_key=STATUS_ROUTING_KEY)
+        reports = await channel.declare_exchange(self.reports_exchange, durable, durable=True)
+        queue = await channel.declare_queue(
+            self.reports_queue, durable=True, arguments=self._work_queue_arguments()
+        )
+        await queue.bind(reports, routing_key=REPORTS_ROUTING_KEY)
 
-        for key in (STATUS_ROUTING_KEY, *self.agencies):
+        for key in (STATUS_ROUTING_KEY, REPORTS_ROUTING_KEY, *self.agencies):
             dead = await channel.declare_queue(
                 self.dead_queue(key), durable=True, arguments={"x-queue-type": "quorum"}
             )
@@ -102,7 +126,12 @@ class Topology:
         """Remove everything this topology declared (test clean-up)."""
         for queue in self.all_queues():
             await channel.queue_delete(queue)
-        for exchange in (self.tasks_exchange, self.status_exchange, self.dead_letter_exchange):
+        for exchange in (
+            self.tasks_exchange,
+            self.status_exchange,
+            self.reports_exchange,
+            self.dead_letter_exchange,
+        ):
             await channel.exchange_delete(exchange)
 
 

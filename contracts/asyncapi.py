@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from contracts.amqp import STATUS_ROUTING_KEY, Topology
+from contracts.amqp import REPORTS_ROUTING_KEY, STATUS_ROUTING_KEY, Topology
 from contracts.cases import (
     CaseMessageType,
     StepAssignedEnvelope,
@@ -37,6 +37,7 @@ from contracts.cases import (
 )
 from contracts.messages import (
     SCHEMA_VERSION,
+    ConclusionEnvelope,
     MessageType,
     StatusEnvelope,
     TaskAssignedEnvelope,
@@ -58,6 +59,7 @@ ENVELOPES: dict[StrEnum, type[BaseModel]] = {
     MessageType.task_returned: TaskReturnedEnvelope,
     MessageType.task_cancelled: TaskCancelledEnvelope,
     MessageType.task_status: StatusEnvelope,
+    MessageType.report_conclusion: ConclusionEnvelope,
     CaseMessageType.step_assigned: StepAssignedEnvelope,
     CaseMessageType.step_withdrawn: StepWithdrawnEnvelope,
     CaseMessageType.decision: StepDecisionEnvelope,
@@ -65,12 +67,18 @@ ENVELOPES: dict[StrEnum, type[BaseModel]] = {
 
 #: What the bodies send (on the status exchange); everything else the gateway sends.
 FROM_BODIES = frozenset({MessageType.task_status, CaseMessageType.decision})
+#: What the gateway sends to the authorised body, not to a body of a flow.
+TO_AUTHORITY = frozenset({MessageType.report_conclusion})
 
 _SUMMARIES = {
     MessageType.task_assigned: "A new task for the body: one activity of an approved plan.",
     MessageType.task_returned: "The centre returned the body's report for rework (p.11).",
     MessageType.task_cancelled: "The plan was cancelled; the body stops work on the task.",
     MessageType.task_status: "The body's report: received, in progress, done or rejected.",
+    MessageType.report_conclusion: (
+        "A centre's quarterly conclusion for the authorised body (order 192 p.14), once "
+        "per centre and quarter; the gateway's mailer sends it on by e-mail."
+    ),
     CaseMessageType.step_assigned: (
         "A step of a chain case (the kandas application, order 170) is this body's turn, "
         "with its term and the role that signs it."
@@ -292,7 +300,8 @@ def _schemas() -> dict[str, Any]:
 
 
 def build() -> dict[str, Any]:
-    tasks = [_key(t) for t in ENVELOPES if t not in FROM_BODIES]
+    tasks = [_key(t) for t in ENVELOPES if t not in FROM_BODIES | TO_AUTHORITY]
+    outgoing = [_key(t) for t in ENVELOPES if t in TO_AUTHORITY]
     reports = [_key(t) for t in ENVELOPES if t in FROM_BODIES]
     work_queue = dict(_NAMES._work_queue_arguments())  # the arguments `declare` uses
     dead_queue = {"x-queue-type": "quorum"}
@@ -338,6 +347,25 @@ def build() -> dict[str, Any]:
             ),
             "messages": _refs(*reports),
         },
+        "reportsRoutingKey": {
+            **_routing_key(
+                REPORTS_ROUTING_KEY,
+                _NAMES.reports_exchange,
+                f"Reports to the authorised body: the outbox relay publishes on "
+                f"`{_NAMES.reports_exchange}` with routing key `{REPORTS_ROUTING_KEY}`.",
+            ),
+            "messages": _refs(*outgoing),
+        },
+        "reportsQueue": {
+            **_queue(
+                _NAMES.reports_queue,
+                "The reports waiting to be sent on (quorum). The gateway's mailer sends each "
+                "once (inbox on message_id), records it as sent, then acks.",
+                work_queue,
+                prefix=_PREFIX,
+            ),
+            "messages": _refs(*outgoing),
+        },
         "deadLetterRoutingKey": {
             **_routing_key(
                 "{sourceRoutingKey}",
@@ -353,6 +381,16 @@ def build() -> dict[str, Any]:
             **_queue(
                 _NAMES.dead_queue(STATUS_ROUTING_KEY),
                 "Reports that failed, bound to the dead-letter exchange by `status`.",
+                dead_queue,
+                prefix=_PREFIX,
+            ),
+            "messages": _refs("deadLetter"),
+        },
+        "deadReportsQueue": {
+            **_queue(
+                _NAMES.dead_queue(REPORTS_ROUTING_KEY),
+                "Reports the mailer could not send `x-delivery-limit` times, bound to the "
+                f"dead-letter exchange by `{REPORTS_ROUTING_KEY}`.",
                 dead_queue,
                 prefix=_PREFIX,
             ),
@@ -381,6 +419,20 @@ def build() -> dict[str, Any]:
             "messages": _channel_refs("taskRoutingKey", *tasks),
             "bindings": confirm,
         },
+        "sendConclusion": {
+            "action": "send",
+            "channel": {"$ref": "#/channels/reportsRoutingKey"},
+            "summary": "The outbox relay publishes the conclusion written with its record.",
+            "messages": _channel_refs("reportsRoutingKey", *outgoing),
+            "bindings": confirm,
+        },
+        "receiveConclusion": {
+            "action": "receive",
+            "channel": {"$ref": "#/channels/reportsQueue"},
+            "summary": "The mailer sends the conclusion to the authorised body by e-mail.",
+            "messages": _channel_refs("reportsQueue", *outgoing),
+            "bindings": ack,
+        },
         "receiveStatus": {
             "action": "receive",
             "channel": {"$ref": "#/channels/statusQueue"},
@@ -399,6 +451,13 @@ def build() -> dict[str, Any]:
             "channel": {"$ref": "#/channels/deadStatusQueue"},
             "summary": "Each dead report becomes an incident.",
             "messages": _channel_refs("deadStatusQueue", "deadLetter"),
+            "bindings": ack,
+        },
+        "receiveDeadReport": {
+            "action": "receive",
+            "channel": {"$ref": "#/channels/deadReportsQueue"},
+            "summary": "Each report that could not be sent becomes an incident.",
+            "messages": _channel_refs("deadReportsQueue", "deadLetter"),
             "bindings": ack,
         },
         "receiveDeadTask": {

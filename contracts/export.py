@@ -21,6 +21,7 @@ from contracts.family_card import (
     StatusChangeQuery,
 )
 from contracts.messages import (
+    ConclusionEnvelope,
     StatusEnvelope,
     StatusReportIn,
     TaskAssignedEnvelope,
@@ -44,6 +45,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "amqp-task-returned.json": TaskReturnedEnvelope,
     "amqp-task-cancelled.json": TaskCancelledEnvelope,
     "amqp-task-status.json": StatusEnvelope,
+    "amqp-report-conclusion.json": ConclusionEnvelope,
     "agency-registry.json": AgencyRegistry,
     "family-card-status-change-query.json": StatusChangeQuery,
     "family-card-status-change-feed.json": StatusChangeFeed,

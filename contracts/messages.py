@@ -28,6 +28,7 @@ class MessageType(StrEnum):
     task_returned = "task.returned"
     task_cancelled = "task.cancelled"
     task_status = "task.status"
+    report_conclusion = "report.conclusion"
 
 
 class Beneficiary(BaseModel):
@@ -146,6 +147,27 @@ class TaskCancelledEnvelope(_EnvelopeBase):
 class StatusEnvelope(_EnvelopeBase):
     type: Literal[MessageType.task_status] = MessageType.task_status
     payload: StatusReport
+
+
+class ConclusionReport(BaseModel):
+    """The quarterly conclusion of a centre (order 192 p.14), for the authorised body.
+
+    Figures and findings only: no family's IIN or name (families appear by the plan's
+    number), so the message may go by e-mail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dispatch_id: str = Field(description="The gateway's record of this sending.")
+    centre: str
+    quarter: str = Field(pattern=r"^[0-9]{4}Q[1-4]$")
+    subject: str
+    text: str = Field(description="The report with its conclusion, as plain text (Russian).")
+    recipients: list[str] = Field(description="E-mail addresses of the authorised body.")
+
+
+class ConclusionEnvelope(_EnvelopeBase):
+    type: Literal[MessageType.report_conclusion] = MessageType.report_conclusion
+    payload: ConclusionReport
 
 
 AgencyInbound = Annotated[

@@ -111,6 +111,8 @@ class TaskState(StrEnum):
     rejected_by_agency = "rejected_by_agency"
     failed = "failed"
     cancelled = "cancelled"
+    rerouted = "rerouted"  # refused or failed; the centre sent the activity to another body
+    closed = "closed"  # refused or failed; the centre closed the activity with a reason
 
 
 class DeadlineKind(StrEnum):
@@ -119,6 +121,10 @@ class DeadlineKind(StrEnum):
     completion = "completion"
     due_date = "due_date"
     step = "step"  # a chain step's term: the owner's time to decide (order 170 p.8–29)
+    upload = "upload"  # order 170 p.34: the adaptation plan in the Kandas system, 1 wd
+    monthly_report = "monthly_report"  # order 170 p.39: appendix 3 by the 5th
+    evaluation = "evaluation"  # order 170 p.47: quality scores by the 5th
+    conclusion = "conclusion"  # order 170 p.50: conclusion by the 25th
 
 
 class DeadlineState(StrEnum):
@@ -224,3 +230,23 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text
+
+
+class RerouteIn(BaseModel):
+    """Send a refused (or undeliverable) activity to the competent body (order 192 p.9, p.11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: AgencyCode = Field(description="The competent body; another than the one that refused.")
+    reason: Text = Field(description="Why this body: shown on the timeline and to the body.")
+    due_date: date | None = Field(
+        default=None, description="A new term for the activity; by default the activity's own."
+    )
+
+
+class CloseIn(BaseModel):
+    """Close a refused (or undeliverable) activity so that the plan can complete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text = Field(description="Why the activity is closed without being done.")

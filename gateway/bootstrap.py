@@ -43,7 +43,7 @@ async def ensure_dev_credentials(
         )
         centre = await add_client(
             conn,
-            name="Demo family support centre",
+            name="ЦПС (демонстрационный)",
             kind=ClientKind.centre,
             scope=DEMO_CENTRE,
             agencies=agencies,
@@ -96,7 +96,7 @@ def demo_body_staff(agencies: Agencies) -> list[tuple[str, str, str, str]]:
     """A specialist (`<body>-s`) and a head (`<body>-h`) of each kandas chain body, for its
     pages; their signing keys come from the mock certification authority."""
     staff = []
-    for body in agencies.in_flow("kandas_application"):
+    for body in agencies.in_flow("kandas_application") + agencies.in_flow("kandas_adaptation"):
         staff.append((f"{body.code}-s", f"Специалист ({body.name_ru})"[:200], "worker", body.code))
         staff.append((f"{body.code}-h", f"Руководитель ({body.name_ru})"[:200], "head", body.code))
     return staff

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gateway import calendar_cli
 from gateway.config import Settings
 from gateway.logs import configure as configure_logging
 
@@ -23,6 +25,7 @@ mocks_app = typer.Typer(help="Mock government systems.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
 app.add_typer(calendar_app, name="calendar")
+calendar_cli.register(calendar_app)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(mocks_app, name="mocks")
 
@@ -43,8 +46,8 @@ def serve(
     """Run one gateway process with the chosen parts."""
     from gateway.runtime import serve as run
 
-    configure_logging()
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     if host:
         settings.api_host = host
     if port:
@@ -125,8 +128,8 @@ def up(
     from gateway.store.engine import open_engine
     from gateway.store.migrate import upgrade
 
-    configure_logging()
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     api_url = f"http://{settings.api_host}:{settings.api_port}"
 
     async def prepare() -> None:
@@ -241,6 +244,41 @@ def db_upgrade() -> None:
     typer.echo("store is at the current schema")
 
 
+@db_app.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="The new file to write the copy to.")],
+) -> None:
+    """Copy the SQLite store while the gateway runs (SQLite's online backup API)."""
+    from gateway.store.backup import BackupError, backup
+
+    try:
+        summary = backup(Settings().database_url, target)
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    rows = sum(summary.tables.values())
+    typer.echo(f"backed up to {target}: schema {summary.schema_version}, {rows} rows")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup_file: Annotated[Path, typer.Argument(help="A file made by `gateway db backup`.")],
+) -> None:
+    """Replace the SQLite store with a backup (stop the gateway first); the current store is
+    kept beside it."""
+    from gateway.store.backup import BackupError, restore
+
+    try:
+        summary, kept = restore(Settings().database_url, backup_file)
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    rows = sum(summary.tables.values())
+    typer.echo(f"restored {backup_file}: schema {summary.schema_version}, {rows} rows")
+    if kept is not None:
+        typer.echo(f"the previous store is kept at {kept}")
+
+
 @clients_app.command("add")
 def clients_add(
     name: Annotated[str, typer.Option(help="Who the calling system is.")],
@@ -346,13 +384,14 @@ def contracts_export(
 
 
 RUN_HINT = "start the system first with the README's run command (`gateway up`)"
-DEMO_FLOWS = ("ipr", "kandas-application")
+DEMO_FLOWS = ("ipr", "kandas-application", "kandas-adaptation")
 
 
 @app.command()
 def demo(
     flow: str = typer.Argument(
-        "ipr", help="Which flow: ipr (order 192) or kandas-application (order 170)."
+        "ipr",
+        help="Which flow: ipr (order 192), kandas-application or kandas-adaptation (order 170).",
     ),
     api_url: str | None = typer.Option(None, help="Default: from the development credentials."),
     api_key: str | None = typer.Option(
@@ -364,7 +403,9 @@ def demo(
 ) -> None:
     """Run a flow against the running system, live: `gateway demo` submits a sample plan
     and accepts the reports; `gateway demo kandas-application` takes a kandas family's
-    application through the chain until the adaptation plan is drafted."""
+    application through the chain until the adaptation plan is drafted; `gateway demo
+    kandas-adaptation` goes on through the plan's upload, three work reports, the month's
+    appendix 3 report, a monitoring run and a quality evaluation."""
     from gateway.bootstrap import DEMO_CENTRE, read_credentials
 
     if flow not in DEMO_FLOWS:
@@ -392,6 +433,14 @@ def demo(
     except FileNotFoundError:
         typer.echo(f"error: {sample_file} not found: the mock bus writes it; {RUN_HINT}", err=True)
         raise typer.Exit(2) from None
+    if flow == "kandas-adaptation":
+        from gateway.demo_adaptation import EVALUATOR, SETTLEMENT_CENTRE, run_adaptation_demo
+
+        agencies = creds.get("agencies", {})
+        keys = {c: agencies.get(c, "") for c in (CAREER_CENTRE, SETTLEMENT_CENTRE, EVALUATOR)}
+        if api_key:
+            keys[CAREER_CENTRE] = api_key
+        raise typer.Exit(asyncio.run(run_adaptation_demo(api_url, keys, sample, timeout)))
     api_key = api_key or creds["agencies"][CAREER_CENTRE]
     raise typer.Exit(asyncio.run(run_kandas_demo(api_url, api_key, sample, timeout)))
 
@@ -432,6 +481,15 @@ def _mount_staff() -> None:
 
 
 _mount_staff()
+
+
+def _mount_incidents() -> None:
+    from gateway.incidents_cli import incidents_app
+
+    app.add_typer(incidents_app, name="incidents")
+
+
+_mount_incidents()
 
 
 def main() -> None:

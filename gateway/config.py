@@ -28,6 +28,17 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    log_format: str = "text"
+    """`text` for people (default) or `json`, one object a line, for a log shipper
+    (GATEWAY_LOG_FORMAT)."""
+    log_level: str = "INFO"
+    traces: str = "off"
+    """Where OpenTelemetry spans go: `off` (default), `console`, or `otlp` (to
+    GATEWAY_OTLP_ENDPOINT, or OpenTelemetry's own OTEL_EXPORTER_OTLP_* settings)."""
+    otlp_endpoint: str | None = None
+    metrics_port: int | None = None
+    """Where a `gateway serve` without the API serves `/metrics` (GATEWAY_METRICS_PORT);
+    a process with the API serves it on the API's port. Unset: a worker has no endpoint."""
     max_body_bytes: int = 256 * 1024
     agencies_file: Path | None = None
 
@@ -109,6 +120,15 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30.0
+    conclusion_sender: str | None = None
+    """How the quarterly conclusion reaches the authorised body (p.14): `console`, `file`
+    or `smtp`, the digest's senders; unset, the digest's (`digest_sender`)."""
+    conclusion_recipients: str = "authorised-body@localhost"
+    """Comma-separated e-mail addresses of the authorised body (GATEWAY_CONCLUSION_RECIPIENTS)."""
+
+    @property
+    def conclusion_addresses(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.conclusion_recipients.split(",") if a.strip())
 
     shep_url: str = "http://127.0.0.1:8200/bip-sync-wss-gost/"
     """The e-government bus's sync channel; the default is `python -m mocks.shep`."""
@@ -138,6 +158,27 @@ class Settings(BaseSettings):
     labour_market_url: str = "http://127.0.0.1:8260/"
     """The labour market system (АИС «Рынок труда»): p.18 drafts, registration lookups;
     the default is `python -m mocks.labour_market`."""
+    kandas_url: str | None = "http://127.0.0.1:8220/"
+    """The Kandas system (АИС «Кандас», order 170 p.32-39): adaptation plans and work
+    reports are uploaded there; unset: they wait in the outbox and their terms show it."""
+    public_url: str = "http://127.0.0.1:8080"
+    """How other systems reach this gateway: work-report media links point here."""
+    media_dir: Path = STATE_DIR / "media"
+    """Where work-report photos and videos are kept, by content hash (local files)."""
+    media_photo_max_bytes: int = 10 * 1024 * 1024
+    media_video_max_bytes: int = 50 * 1024 * 1024
+    media_types: str = (
+        "image/jpeg,image/png,image/heic,image/webp,video/mp4,video/quicktime,video/webm"
+    )
+    """Content types (sniffed from the bytes) a work report's evidence may be."""
+    kandas_geo_far_km: float = 300.0
+    """A work report's geolocation farther than this from the settlement region's centre
+    is flagged (p.35-37)."""
+    kandas_quality_file: Path | None = None
+    """Criteria and bands of the quality evaluation (p.47-51); default
+    gateway/data/kandas_quality.json."""
+    kandas_poll_seconds: float = 5.0
+    """How often the adaptation worker delivers owed uploads and runs due monitoring."""
     family_card_url: str | None = None
     """The digital family card's (ЦКС) REST API, e.g. `http://127.0.0.1:8240` (what
     `gateway up` sets, for `python -m mocks.family_card`). Unset: no card is connected,

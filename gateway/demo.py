@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -37,6 +37,8 @@ from contracts.plans import (
     TaskState,
     TaskView,
 )
+from gateway.reports.quarterly import SHORT_NAMES_RU
+from gateway.web.i18n import translate
 
 POLL_SECONDS = 0.5
 HTTP_TIMEOUT_SECONDS = 10.0
@@ -339,22 +341,36 @@ def current_deadline(task: TaskView, kind: DeadlineKind) -> DeadlineView | None:
     return max(found, key=lambda d: (d.round, d.starts_at)) if found else None
 
 
+#: The terminal table speaks the workspace's language (Russian), in the workspace's words
+#: (`gateway.web.i18n`), so a developer watching the demo and a worker at the page see the
+#: same states; activity titles and agency names are Russian data already.
+LANG = "ru"
+
+DEADLINE_WORDS = {
+    DeadlineState.on_time: "в срок",
+    DeadlineState.at_risk: "под угрозой",
+    DeadlineState.breached: "нарушен",
+}
+
+
 def deadline_cell(task: TaskView, kind: DeadlineKind) -> Text:
     deadline = current_deadline(task, kind)
     if deadline is None:
         return Text("—", style="dim")
     style = DEADLINE_STYLES[deadline.state]
-    label = deadline.state.value.replace("_", " ")
+    label = DEADLINE_WORDS[deadline.state]
     if deadline.met_at is not None:
-        return Text(f"met, {label}", style=style)
-    return Text(f"{label}, due {deadline.due_at:%d.%m %H:%M}", style=style)
+        return Text(
+            f"соблюдён, {label}" if label != "нарушен" else "соблюдён с опозданием", style=style
+        )
+    return Text(f"{label}, до {deadline.due_at:%d.%m %H:%M}", style=style)
 
 
 def state_cell(task: TaskView) -> Text:
-    text = task.state.value.replace("_", " ")
+    text = translate(LANG, f"state_{task.state.value}")
     if task.round:
-        text += f" (round {task.round + 1})"
-    return Text(text, style=STATE_STYLES[task.state])
+        text += f" (доработка {task.round})"
+    return Text(text, style=STATE_STYLES.get(task.state, ""))
 
 
 def comment_cell(task: TaskView) -> Text:
@@ -363,28 +379,34 @@ def comment_cell(task: TaskView) -> Text:
     return Text(task.last_comment or "", style="italic")
 
 
+def agency_cell(code: str, agencies: Mapping[str, Agency]) -> Text:
+    """The short Russian name (the registry's full names are a line each at 80 columns)."""
+    agency = agencies.get(code)
+    if code in SHORT_NAMES_RU:
+        return Text(SHORT_NAMES_RU[code], style="bold")
+    return Text(agency.name_ru if agency else code, style="bold")
+
+
 def tasks_table(plan: PlanView, agencies: Mapping[str, Agency], elapsed: float) -> Table:
+    """Every cell wraps (nothing is cut with an ellipsis), so an 80-column terminal shows
+    all of it, only taller."""
     table = Table(
-        title=f"Plan {plan.id} — {plan.status.value}",
-        caption=f"{elapsed:.1f} s since submit · polling every {POLL_SECONDS} s · "
-        "the demo accepts each report as the centre",
+        title=f"План {plan.id} — {translate(LANG, 'plan_status_' + plan.status.value).lower()}",
+        caption=f"{elapsed:.1f} с после отправки · опрос каждые {POLL_SECONDS} с · "
+        "демо принимает каждый отчёт за центр",
         expand=True,
     )
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("Agency / Орган", ratio=3)
-    table.add_column("Activity", ratio=4)
-    table.add_column("State", no_wrap=True)
-    table.add_column("Routing", ratio=2)
-    table.add_column("Review", ratio=2)
-    table.add_column("Last comment", ratio=4)
+    table.add_column("№", justify="right", no_wrap=True)
+    table.add_column("Орган", ratio=2, overflow="fold")
+    table.add_column("Мероприятие", ratio=4, overflow="fold")
+    table.add_column("Состояние", ratio=2, overflow="fold")
+    table.add_column("Направление", ratio=2, overflow="fold")
+    table.add_column("Проверка", ratio=2, overflow="fold")
+    table.add_column("Комментарий", ratio=3, overflow="fold")
     for task in plan.tasks:
-        agency = agencies.get(task.agency)
-        name = Text(agency.name_en if agency else task.agency, style="bold")
-        if agency is not None:
-            name.append("\n" + agency.name_ru, style="dim")
         table.add_row(
             str(task.seq),
-            name,
+            agency_cell(task.agency, agencies),
             task.title,
             state_cell(task),
             deadline_cell(task, DeadlineKind.routing),
@@ -396,25 +418,100 @@ def tasks_table(plan: PlanView, agencies: Mapping[str, Agency], elapsed: float) 
 
 def events_table(plan: PlanView, limit: int = RECENT_EVENTS) -> Table:
     seq_of = {t.id: t.seq for t in plan.tasks}
-    table = Table(title="Latest on the timeline", title_justify="left", box=None)
-    table.add_column("at", style="dim", no_wrap=True)
-    table.add_column("task", no_wrap=True)
-    table.add_column("actor", style="dim", no_wrap=True)
-    table.add_column("event", no_wrap=True)
-    table.add_column("change", overflow="fold")
+    table = Table(title="Последнее в журнале плана", title_justify="left", box=None, expand=True)
+    table.add_column("время", style="dim", no_wrap=True)
+    table.add_column("№", no_wrap=True)
+    table.add_column("кто", style="dim", overflow="fold", ratio=2)
+    table.add_column("событие", overflow="fold", ratio=3)
+    table.add_column("изменение", overflow="fold", ratio=4)
     for event in plan.timeline[-limit:]:
         change = ""
         if event.from_state or event.to_state:
-            change = f"{event.from_state or ''} → {event.to_state or ''}"
+            change = f"{_state_ru(event.from_state)} → {_state_ru(event.to_state)}"
         if event.reason:
             change += f" ({event.reason})"
         task = str(seq_of.get(event.task_id, "")) if event.task_id else ""
-        table.add_row(f"{event.at:%H:%M:%S.%f}"[:-3], task, event.actor, event.type, change)
+        what = translate(LANG, f"event_{event.type}")
+        if what == f"event_{event.type}":
+            what = event.type
+        table.add_row(f"{event.at:%H:%M:%S.%f}"[:-3], task, event.actor, what, change)
     return table
 
 
+def _state_ru(state: str | None) -> str:
+    if not state:
+        return ""
+    label = translate(LANG, f"state_{state}")
+    return state if label == f"state_{state}" else label
+
+
+#: Below this width the tables give way to one block per task: seven columns at 80
+#: characters would break words in half.
+WIDE = 110
+
+
+def task_lines(plan: PlanView, agencies: Mapping[str, Agency], elapsed: float) -> Group:
+    """The tasks as blocks of lines that wrap at word boundaries, for a narrow terminal."""
+    title = translate(LANG, "plan_status_" + plan.status.value).lower()
+    parts: list[RenderableType] = [Text(f"План {plan.id} — {title}", style="bold")]
+    for task in plan.tasks:
+        head = Text(f"{task.seq}. ")
+        head.append_text(agency_cell(task.agency, agencies))
+        head.append(" — ")
+        head.append_text(state_cell(task))
+        clocks = Text("   Направление: ")
+        clocks.append_text(deadline_cell(task, DeadlineKind.routing))
+        clocks.append(" · Проверка: ")
+        clocks.append_text(deadline_cell(task, DeadlineKind.review))
+        parts += [head, Text(f"   {task.title}"), clocks]
+        comment = comment_cell(task)
+        if comment.plain:
+            parts.append(Text("   Комментарий: ").append_text(comment))
+    parts.append(
+        Text(
+            f"{elapsed:.1f} с после отправки · опрос каждые {POLL_SECONDS} с · "
+            "демо принимает каждый отчёт за центр",
+            style="dim",
+        )
+    )
+    return Group(*parts)
+
+
+def event_lines(plan: PlanView, limit: int = RECENT_EVENTS) -> Group:
+    seq_of = {t.id: t.seq for t in plan.tasks}
+    parts: list[RenderableType] = [Text("Последнее в журнале плана", style="bold")]
+    for event in plan.timeline[-limit:]:
+        what = translate(LANG, f"event_{event.type}")
+        line = Text(f"{event.at:%H:%M:%S} ", style="dim")
+        if event.task_id in seq_of:
+            line.append(f"№{seq_of[event.task_id]} ")
+        line.append(event.type if what == f"event_{event.type}" else what)
+        if event.from_state or event.to_state:
+            line.append(f": {_state_ru(event.from_state)} → {_state_ru(event.to_state)}")
+        if event.reason:
+            line.append(f" ({event.reason})")
+        line.append(f" — {event.actor}", style="dim")
+        parts.append(line)
+    return Group(*parts)
+
+
+class PlanDisplay:
+    """Chooses the layout by the terminal's width, at every refresh."""
+
+    def __init__(self, plan: PlanView, agencies: Mapping[str, Agency], elapsed: float) -> None:
+        self.plan, self.agencies, self.elapsed = plan, agencies, elapsed
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= WIDE:
+            yield tasks_table(self.plan, self.agencies, self.elapsed)
+            yield events_table(self.plan)
+        else:
+            yield task_lines(self.plan, self.agencies, self.elapsed)
+            yield event_lines(self.plan)
+
+
 def render(plan: PlanView, agencies: Mapping[str, Agency], elapsed: float) -> RenderableType:
-    return Group(tasks_table(plan, agencies, elapsed), events_table(plan))
+    return PlanDisplay(plan, agencies, elapsed)
 
 
 # --- the run ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,9 @@ async def run_kandas_demo(
     timeout: float,  # noqa: ASYNC109  (a deadline for the whole demo, not for one call)
     *,
     console: Console | None = None,
+    on_case: Callable[[str], None] | None = None,
 ) -> int:
+    """`on_case` hears the case's id once it is opened (the adaptation demo goes on from it)."""
     console = console or Console()
     headers = {"Authorization": f"Bearer {api_key}"}
     started = time.monotonic()
@@ -158,6 +161,8 @@ async def run_kandas_demo(
             return EXIT_SUBMIT_REFUSED
         case: dict[str, Any] = opened.json()
         case_id = case["id"]
+        if on_case is not None:
+            on_case(case_id)
         console.print(
             f"заявление {case_id}: сведений из реестров {len(case['intake']['facts'])}, "
             f"недостающих {len(case['intake']['missing'])}"

@@ -60,6 +60,10 @@ class MockOptions:
     def family_card_url(self) -> str:
         return f"http://127.0.0.1:{self.family_card_port}"
 
+    @property
+    def kandas_url(self) -> str:
+        return f"http://127.0.0.1:{self.kandas_port}/"
+
 
 def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], env=env)
@@ -161,6 +165,8 @@ def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env.setdefault("GATEWAY_LABOUR_MARKET_URL", options.labour_market_url)
     env.setdefault("GATEWAY_CA_ROOT", str(CA_ROOT))
     env.setdefault("GATEWAY_FAMILY_CARD_URL", options.family_card_url)
+    env.setdefault("GATEWAY_KANDAS_URL", options.kandas_url)
+    env.setdefault("GATEWAY_PUBLIC_URL", f"http://127.0.0.1:{env.get('GATEWAY_API_PORT', '8080')}")
     return _python("-m", "gateway", "serve", "--digest", env=env)
 
 

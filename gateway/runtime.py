@@ -15,20 +15,24 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+import prometheus_client
 import uvicorn
 
 from contracts.amqp import Topology
 from contracts.clock import Clock, SystemClock
-from gateway import deadline_watcher, outside_systems
+from gateway import deadline_watcher, metrics, outside_systems, tracing
 from gateway.agencies import load_agencies
 from gateway.api.app import create_app
 from gateway.api.deps import AppState
 from gateway.broker.backlog import BacklogMonitor
 from gateway.broker.connection import BrokerLink
 from gateway.broker.dead_letters import DeadLetterRecorder
+from gateway.broker.depths import queue_depths
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
+from gateway.media.store import LocalMediaStore
+from gateway.reports.conclusion_mailer import ConclusionMailer, mailer_sender
 from gateway.reports.family_card import card_client
 from gateway.services import kandas_followup, kandas_intake
 from gateway.services.context import Context
@@ -42,6 +46,10 @@ from gateway.workdays import default_calendar
 if TYPE_CHECKING:
     from aio_pika.abc import AbstractConnection
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from adapters.family_card import FamilyCardClient
+    from adapters.kandas_ais import KandasClient
+    from adapters.police_migration.residence import PoliceResidenceChecker
 
 log = logging.getLogger("gateway")
 
@@ -90,6 +98,7 @@ async def serve(
 ) -> None:
     clock = clock or _clock(settings)
     stop = stop or asyncio.Event()
+    traces = tracing.configure(settings)
     if is_sqlite(settings.database_url):
         # aiosqlite runs each statement on its own thread and hands the result back to
         # the event loop; with the default 5 ms GIL switch interval each of those hand-offs
@@ -126,6 +135,10 @@ async def serve(
         fault_marker=settings.fault_marker,
     )
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
+    mail_sender, mail_channel = mailer_sender(settings)
+    mailer = ConclusionMailer(
+        engine, link, ctx.topology, clock, mail_sender, channel_name=mail_channel
+    )
 
     async def broker_ready() -> bool:
         return link.up
@@ -142,8 +155,13 @@ async def serve(
     if "watcher" in components:
         workers.append(lambda: _follow_up(engine, registry, card, clock, settings))
         workers.append(lambda: _owed_to_others(engine, clock, settings))
+    kandas = outside_systems.kandas(settings) if {"api", "watcher"} & components else None
+    police = outside_systems.residence(registry, clock)
+    if "watcher" in components:
+        workers.append(_adaptation_worker(settings, engine, ctx, clock, kandas, card, police))
     if "collector" in components:
         await collector.start()
+        await mailer.start()  # the quarterly conclusions queued for the authorised body
     if "dead-letters" in components:
         await dead_letters.start()
 
@@ -164,7 +182,20 @@ async def serve(
         backlog=backlog,
         registry=registry,
         family_card=card,
+        media=LocalMediaStore(settings.media_dir),
+        kandas=kandas,
+        residence=police,
     )
+
+    async def dead_queue_depths() -> dict[str, int] | None:
+        return await queue_depths(link.connection, ctx.topology.dead_queues())
+
+    state.dead_queue_depths = dead_queue_depths
+    if "api" not in components and settings.metrics_port:
+        # A worker without the API still has counters worth scraping.
+        prometheus_client.start_http_server(
+            settings.metrics_port, addr=settings.api_host, registry=metrics.REGISTRY
+        )
     running = [asyncio.create_task(worker()) for worker in workers]
     log.info("gateway running: %s", ", ".join(sorted(components)))
     try:
@@ -196,6 +227,7 @@ async def serve(
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await collector.stop()
+        await mailer.stop()
         await dead_letters.stop()
         await relay.stop()
         await link.close()
@@ -204,6 +236,10 @@ async def serve(
             await registry.aclose()
         if card is not None:
             await card.aclose()
+        if traces is not None:
+            traces.shutdown()  # flush what the exporter still holds
+        if kandas is not None:
+            await kandas.aclose()
         log.info("gateway stopped")
 
 
@@ -256,6 +292,27 @@ async def _owed_to_others(engine: AsyncEngine, clock: Clock, settings: Settings)
         for client in (portal, labour):
             if client is not None:
                 await client.aclose()
+
+
+def _adaptation_worker(
+    settings: Settings,
+    engine: AsyncEngine,
+    ctx: Context,
+    clock: Clock,
+    kandas: KandasClient | None,
+    card: FamilyCardClient | None,
+    police: PoliceResidenceChecker | None,
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Order 170 p.34-50: uploads and relays owed to the Kandas system and the family card,
+    monitoring come due, period cases whose period ended."""
+    from gateway.domain import kandas_quality
+    from gateway.services import kandas_delivery, kandas_worker
+
+    rules = kandas_quality.load(settings.kandas_quality_file or kandas_quality.QUALITY_PATH)
+    handlers = kandas_delivery.handlers(engine, kandas, card, settings.public_url)
+    return lambda: kandas_worker.run(
+        engine, ctx, rules, handlers, kandas, card, police, clock, settings.kandas_poll_seconds
+    )
 
 
 def _digest_worker(

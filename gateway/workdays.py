@@ -30,6 +30,7 @@ from contracts.clock import ALMATY, to_almaty
 
 __all__ = [
     "ENV_EXTRA_TRANSFERS",
+    "PACKAGED_TRANSFERS",
     "Transfer",
     "WorkingCalendar",
     "default_calendar",
@@ -42,7 +43,8 @@ __all__ = [
 #: need a release.
 ENV_EXTRA_TRANSFERS = "GATEWAY_WORKDAY_TRANSFERS"
 
-_PACKAGED_TRANSFERS = Path(__file__).resolve().parent / "data" / "workday_transfers.json"
+PACKAGED_TRANSFERS = Path(__file__).resolve().parent / "data" / "workday_transfers.json"
+_PACKAGED_TRANSFERS = PACKAGED_TRANSFERS
 _END_OF_DAY = time(23, 59, 59)
 
 
@@ -58,6 +60,9 @@ class Transfer:
     working_day: date | None
     day_off: date | None
     decree: str
+    source: str = ""
+    """The file the line came from (ours in the package, or the operator's), for
+    `gateway calendar show`; not part of the calendar's version."""
 
     def __post_init__(self) -> None:
         # Reject entries that would silently do nothing or contradict
@@ -270,6 +275,7 @@ def _parse_transfers(document: Any, source: str) -> list[Transfer]:
                     working_day=_parse_day(entry.get("working_day"), f"{where}.working_day"),
                     day_off=_parse_day(entry.get("day_off"), f"{where}.day_off"),
                     decree=decree,
+                    source=source,
                 )
             )
         except ValueError as exc:

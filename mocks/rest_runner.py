@@ -42,8 +42,7 @@ def run_rest_mock(
     app = create_app(population, MockAdmin(seed=args.seed))
     base = f"http://{args.host}:{args.port}"
     print(f"{name} at {base}{api_path} (admin: {base}/__admin)")
-    print(
-        f"population seed {args.seed}: {len(population.people)} people, e.g. "
-        f"{population.families[0].members[0].iin}; nobody holds {population.absent_iin}"
-    )
+    # IINs are not printed, synthetic or not: the logs of a run must hold none in clear.
+    # The mock bus writes sample people to .gateway/mocks/shep/sample-people.json.
+    print(f"population seed {args.seed}: {len(population.people)} synthetic people")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -32,12 +32,18 @@ from contracts.family_card import (
     StatusChangeFeed,
     StatusChangeQuery,
 )
+from contracts.family_card.adaptation import (
+    ADAPTATION_REPORTS_PATH,
+    AdaptationReportIn,
+    AdaptationReportRecorded,
+)
 
 __all__ = ["SERVICE", "FamilyCardClient", "FamilyCardMalformed"]
 
 SERVICE = "family_card"
 STATUS_CHANGES_ENDPOINT = f"POST {STATUS_CHANGES_PATH}"
 FAMILY_LOOKUP_ENDPOINT = f"POST {FAMILY_LOOKUP_PATH}"
+ADAPTATION_REPORTS_ENDPOINT = f"POST {ADAPTATION_REPORTS_PATH}"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -110,6 +116,20 @@ class FamilyCardClient:
                 status=response.status_code,
             )
         return family
+
+    async def record_adaptation_report(
+        self, report: AdaptationReportIn, *, idempotency_key: str | None = None
+    ) -> AdaptationReportRecorded:
+        """Mirror a kandas work report to the card (order 170 p.37); a retry with the
+        same ``idempotency_key`` records it once."""
+        response = await self.caller.call(
+            "POST",
+            ADAPTATION_REPORTS_PATH,
+            endpoint=ADAPTATION_REPORTS_ENDPOINT,
+            json=report.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
+        )
+        return _parse(response, AdaptationReportRecorded, ADAPTATION_REPORTS_ENDPOINT)
 
     async def _query(self, query: StatusChangeQuery) -> StatusChangeFeed:
         response = await self.caller.call(

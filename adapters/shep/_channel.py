@@ -18,6 +18,7 @@ import httpx
 import zeep
 import zeep.exceptions
 from lxml import etree
+from opentelemetry import propagate, trace
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -43,6 +44,13 @@ from adapters.shep.settings import ShepSettings
 from adapters.shep.wsse import BodySignature, SignatureError
 from contracts.clock import Clock, SystemClock
 from contracts.shep import codes
+
+_tracer = trace.get_tracer("adapters.shep")
+
+
+async def _traceparent(request: httpx.Request) -> None:
+    propagate.inject(request.headers)
+
 
 __all__ = ["ShepChannelClient", "raise_for_code"]
 
@@ -106,6 +114,10 @@ class ShepChannelClient:
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             follow_redirects=False,
         )
+        # The W3C traceparent of the caller's span goes to the bus with every request, so
+        # one trace shows the lookup, the bus and the registry (a no-op with traces off).
+        hooks = self._http.event_hooks
+        self._http.event_hooks = {**hooks, "request": [*hooks.get("request", []), _traceparent]}
         # Only used by zeep for remote WSDL downloads, which we never do.
         self._wsdl_http = httpx.Client()
         signature = BodySignature(
@@ -191,6 +203,16 @@ class ShepChannelClient:
 
     async def _invoke(self, operation: str, request: dict[str, Any], message_id: str | None) -> Any:
         """One SOAP exchange; faults and transport errors raised as ``ShepError``s."""
+        with _tracer.start_as_current_span(
+            f"ШЭП {operation}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"shep.message_id": message_id or ""},
+        ):
+            return await self._exchange(operation, request, message_id)
+
+    async def _exchange(
+        self, operation: str, request: dict[str, Any], message_id: str | None
+    ) -> Any:
         try:
             return await getattr(self._service, operation)(request=request)
         except zeep.exceptions.Fault as fault:

@@ -115,3 +115,7 @@ class BreakerBoard:
             )
             self._breakers[service_id] = breaker
         return breaker
+
+    def states(self) -> dict[str, BreakerState]:
+        """Each service's breaker as it stands, for an operator's metrics."""
+        return {service_id: b.state for service_id, b in self._breakers.items()}

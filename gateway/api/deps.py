@@ -15,9 +15,11 @@ from contracts.clock import Clock
 from gateway.api.submit_group import SubmitGroup
 from gateway.auth import Caller
 from gateway.config import Settings
+from gateway.media.store import MediaStore
 from gateway.services.clients import authenticate
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
+from gateway.services.kandas_monitoring import KandasReader, ResidenceChecker
 from gateway.services.registry_lookup import RegistryGateway
 
 if TYPE_CHECKING:
@@ -41,6 +43,14 @@ class AppState:
     """The outbox's latest size and age, for `/ready` and back-pressure."""
     registry: RegistryGateway | None = None
     family_card: FamilyCardLookup | None = None
+    dead_queue_depths: Callable[[], Awaitable[dict[str, int] | None]] | None = None
+    """For `/metrics`: messages waiting in each dead queue; None when not known."""
+    media: MediaStore | None = None
+    """Work-report photos and videos (order 170 p.35-37), by content hash."""
+    kandas: KandasReader | None = None
+    """The Kandas system, read by an on-demand monitoring run (p.44)."""
+    residence: ResidenceChecker | None = None
+    """The migration police's registrations, for monitoring (p.45)."""
     _auth_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _submit_group: SubmitGroup | None = None
 

@@ -77,6 +77,23 @@ CANCEL = {
     }
 }
 
+REROUTE = {
+    "to-housing": {
+        "summary": "Send the refused activity to the competent body",
+        "value": {
+            "agency": "housing",
+            "reason": "Вопрос жилья в компетенции отдела жилищных отношений.",
+        },
+    }
+}
+
+CLOSE = {
+    "not-needed": {
+        "summary": "Close the refused activity with a reason; the plan can then complete",
+        "value": {"reason": "Семья получила жильё по другой программе, мероприятие не требуется."},
+    }
+}
+
 REPORT = {
     "received": {"summary": "The body has the task", "value": {"status": "received"}},
     "in-progress": {

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Body, Header, Query, Response, status
 from contracts.common import AgencyCode, CentreCode
 from contracts.plans import (
     CancelIn,
+    CloseIn,
     PlanPage,
     PlanStatus,
     PlanSubmission,
     PlanView,
+    RerouteIn,
     ReviewIn,
     TaskView,
 )
@@ -22,7 +24,7 @@ from gateway.api.openapi import problem_responses
 from gateway.api.params import page_limit, page_offset
 from gateway.errors import InvalidInput
 from gateway.services import plans as plan_service
-from gateway.services import queries, tasks, timeline
+from gateway.services import queries, rerouting, tasks, timeline
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
@@ -194,4 +196,74 @@ async def cancel_plan(
         await plan_service.cancel_plan(conn, state.ctx, plan_id, body.reason, caller, now)
         view = await queries.read_plan(conn, plan_id, caller, now)
     state.on_outbox_write()
+    return view
+
+
+_REFUSED_NOTES = {
+    403: "Only the plan's own centre re-routes or closes (not an admin, not a body).",
+    404: "No such plan, or the plan has no such task.",
+    409: ("The task is not `rejected_by_agency` or `failed`, or the plan is no longer active."),
+}
+
+
+@router.post(
+    "/{plan_id}/tasks/{task_id}/reroute",
+    response_model=PlanView,
+    responses=problem_responses(403, 404, 409, notes=_REFUSED_NOTES),
+    summary="Send a refused or undeliverable activity to the competent body",
+)
+async def reroute_task(
+    plan_id: str,
+    task_id: str,
+    body: Annotated[RerouteIn, Body(openapi_examples=examples.REROUTE)],
+    state: State,
+    caller: CallerDep,
+) -> PlanView:
+    """The old task becomes `rerouted`; a new task for `agency` goes out through the outbox
+    with its own routing clock (p.9). 422 names `agency` when it is unknown, not
+    connected, or the body the activity is already with."""
+    now = state.clock.now()
+    async with state.engine.begin() as conn:
+        await rerouting.reroute_task(
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            agency=body.agency,
+            reason=body.reason,
+            due_date=body.due_date,
+            caller=caller,
+            now=now,
+        )
+        view = await queries.read_plan(conn, plan_id, caller, now)
+    state.on_outbox_write()
+    return view
+
+
+@router.post(
+    "/{plan_id}/tasks/{task_id}/close",
+    response_model=PlanView,
+    responses=problem_responses(403, 404, 409, notes=_REFUSED_NOTES),
+    summary="Close a refused or undeliverable activity with a reason",
+)
+async def close_task(
+    plan_id: str,
+    task_id: str,
+    body: Annotated[CloseIn, Body(openapi_examples=examples.CLOSE)],
+    state: State,
+    caller: CallerDep,
+) -> PlanView:
+    """The task becomes `closed`; the plan completes when every other activity is settled."""
+    now = state.clock.now()
+    async with state.engine.begin() as conn:
+        await rerouting.close_task(
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            reason=body.reason,
+            caller=caller,
+            now=now,
+        )
+        view = await queries.read_plan(conn, plan_id, caller, now)
     return view

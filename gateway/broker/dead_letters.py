@@ -30,16 +30,25 @@ from gateway.store.tables import incidents, tasks
 log = logging.getLogger("gateway.dead_letters")
 
 
-def describe_death(headers: dict[str, Any]) -> tuple[str, str]:
-    """(source queue, error) from our own x-error header or RabbitMQ's x-death."""
+def describe_death(headers: dict[str, Any], delivery_limit: int | None = None) -> tuple[str, str]:
+    """(source queue, error) from our own x-error header or RabbitMQ's x-death.
+
+    x-death's `count` is how many times the message was dead-lettered, not how many times
+    it was delivered, and the dead queue resets `x-delivery-count`: a quorum queue with
+    `x-delivery-limit` N dead-letters a message on its (N+1)th failed delivery (checked
+    against RabbitMQ), so that is the count recorded. The text stays machine-readable
+    (`gateway.incident_text` renders it in Russian and Kazakh for staff).
+    """
     if "x-error" in headers:
         return str(headers.get("x-source-queue", "")), str(headers["x-error"])
     deaths = headers.get("x-death") or []
     if deaths:
         death = deaths[0]
         queue = str(death.get("queue", ""))
-        count = death.get("count", "?")
-        return queue, f"{death.get('reason', 'dead-lettered')} after {count} delivery attempt(s)"
+        reason = str(death.get("reason", "dead-lettered"))
+        if reason == "delivery_limit" and delivery_limit is not None:
+            return queue, f"delivery_limit after {delivery_limit + 1} deliveries"
+        return queue, f"{reason} (dead-lettered {death.get('count', '?')} time(s))"
     return "", "dead-lettered"
 
 
@@ -68,7 +77,9 @@ class DeadLetterRecorder:
         await self._link.close_channel(channel)
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
-        source, error = describe_death(dict(message.headers or {}))
+        source, error = describe_death(
+            dict(message.headers or {}), self._ctx.topology.delivery_limit
+        )
         task_id = _task_id(message.body)
         now = self._clock.now()
         async with self._engine.begin() as conn:

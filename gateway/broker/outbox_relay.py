@@ -36,6 +36,7 @@ from gateway.store.tables import events, outbox, tasks
 log = logging.getLogger("gateway.relay")
 
 RELAY_ACTOR = "gateway:relay"
+HTTP_PREFIX = "http:"
 
 
 class OutboxRelay:
@@ -258,6 +259,9 @@ class OutboxRelay:
                 .where(
                     outbox.c.published_at.is_(None),
                     or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+                    # Rows for another organisation's REST system are the adaptation
+                    # worker's to deliver (gateway/services/http_outbox.py), not AMQP's.
+                    ~outbox.c.exchange.startswith(HTTP_PREFIX),
                 )
                 .order_by(outbox.c.id)
                 .limit(self._batch)

@@ -57,6 +57,11 @@ def review(reported_at: datetime, calendar: WorkingCalendar, round_: int) -> Dea
     return term(DeadlineKind.review, REVIEW, reported_at, calendar, round_)
 
 
+def starts_review(state: str) -> bool:
+    """Whether entering `state` starts the centre's review term (data: ipr.json)."""
+    return state in REVIEW.starts_in
+
+
 def completion(last_accepted_at: datetime, calendar: WorkingCalendar) -> Deadline:
     return term(DeadlineKind.completion, COMPLETION, last_accepted_at, calendar)
 

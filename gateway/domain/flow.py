@@ -59,6 +59,13 @@ class Clock(BaseModel):
     working_days: int = Field(gt=0)
     clause: str
     warn_fraction: float = Field(default=0.75, gt=0, lt=1)
+    starts_in: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "States whose entry starts this clock (a fan-out flow's review term starts on "
+            "a report and on a refusal alike); empty when code starts it at a named event."
+        ),
+    )
 
 
 class Transition(BaseModel):
@@ -159,6 +166,10 @@ class Flow(BaseModel):
             for state in n.in_:
                 if state not in states:
                     problems.append(f"noop on '{n.on}' names unknown state '{state}'")
+        for c in self.clocks:
+            for state in c.starts_in:
+                if state not in states:
+                    problems.append(f"clock '{c.name}' starts in unknown state '{state}'")
         clock_names = {c.name for c in self.clocks}
         if len(clock_names) != len(self.clocks):
             problems.append("a clock is named twice")

@@ -34,6 +34,8 @@ class TaskEvent(StrEnum):
     returned = "returned"  # the centre returns it for rework
     cancelled = "cancelled"
     failed = "failed"  # delivery exhausted: dead-lettered
+    rerouted = "rerouted"  # the centre sends the refused activity to another body
+    closed = "closed"  # the centre closes the refused activity with a reason
 
 
 #: The ИПР's flow: its task states, transitions and terms are data (`gateway/flows/ipr.json`),

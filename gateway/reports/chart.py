@@ -17,7 +17,7 @@ from gateway.reports.quarterly import AgencyFigures, QuarterlyReport
 SERIES: tuple[tuple[str, str, str], ...] = (
     ("received", "Поступило", "#4C78A8"),
     ("delivered_on_time", "Доставлено в срок", "#54A24B"),
-    ("tasks_with_breach", "С нарушением сроков", "#E45756"),
+    ("breached_due_date", "Нарушен срок органа по ИПР", "#E45756"),
 )
 LABEL_WIDTH = 300
 BAR_AREA = 380

@@ -135,3 +135,63 @@ def digest_send(
         typer.echo("эскалаций нет: сроки не под угрозой, дайджест не нужен", err=True)
     else:
         typer.echo(f"дайджестов: {count}", err=True)
+
+
+@report_app.command("send")
+def send_conclusion(
+    centre: Annotated[str, typer.Option("--centre", help="The centre's code.")],
+    quarter: Annotated[str, typer.Option("--quarter", help="A finished quarter, like 2026Q3.")],
+) -> None:
+    """Send the quarter's conclusion to the authorised body (p.14), once per quarter.
+
+    It is queued through the outbox; a running `gateway serve` sends it by the sender in
+    GATEWAY_CONCLUSION_SENDER (default: the digest's) to GATEWAY_CONCLUSION_RECIPIENTS.
+    """
+    from contracts.clock import SystemClock
+    from gateway.errors import GatewayError
+    from gateway.reports.family_card import card_client
+    from gateway.reports.quarter import QuarterError, parse_quarter
+    from gateway.reports.quarterly import build_quarterly_report
+    from gateway.runtime import build_context
+    from gateway.services.conclusions import Dispatch, request_sending
+    from gateway.store.engine import open_engine
+    from gateway.store.migrate import upgrade
+
+    try:
+        period = parse_quarter(quarter)
+    except QuarterError as error:
+        raise typer.BadParameter(str(error), param_hint="--quarter") from None
+    settings = Settings()
+
+    async def run() -> Dispatch:
+        engine = open_engine(settings.database_url)
+        card = card_client(settings.family_card_url)
+        clock = SystemClock()
+        try:
+            await upgrade(engine)
+            report = await build_quarterly_report(
+                engine, centre, period, source=card, now=clock.now(), clock=clock
+            )
+            return await request_sending(
+                engine,
+                build_context(settings),
+                report,
+                recipients=settings.conclusion_addresses,
+                actor="operator:cli",
+                now=clock.now(),
+            )
+        finally:
+            if card is not None:
+                await card.aclose()
+            await engine.dispose()
+
+    try:
+        dispatch = asyncio.run(run())
+    except GatewayError as error:
+        typer.echo(f"не отправлено: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"заключение {dispatch.centre} за {dispatch.quarter} поставлено в очередь на отправку: "
+        + ", ".join(dispatch.recipients),
+        err=True,
+    )

@@ -15,7 +15,8 @@ from contracts.clock import to_almaty
 from gateway.reports.family_card import Direction, FamilyCardReading
 from gateway.reports.figures import AgencyFigures, FamilyStatus
 
-#: Share of received tasks with a breached routing term that makes it a shortcoming.
+#: Share of the centre's received tasks with a breached routing term (the centre's duty,
+#: p.9) that makes it a shortcoming of the centre.
 ROUTING_BREACH_SHARE = 0.10
 #: Share of received tasks not done by the body's own term in the plan.
 DUE_DATE_BREACH_SHARE = 0.10
@@ -94,17 +95,6 @@ def assess_agency(f: AgencyFigures) -> Finding:
         return Finding(f.agency, f.name, RATING_NO_DATA, (), ())
     shortcomings: list[str] = []
     proposals: list[str] = []
-    if f.breached_routing and _share(f.breached_routing, f.received) >= ROUTING_BREACH_SHARE:
-        text = (
-            f"по {f.breached_routing} из {f.received} {of_tasks(f.received)} нарушен срок "
-            "маршрутизации (два рабочих дня, п. 9)"
-        )
-        if f.delivered_late:
-            text += f", из них доставлены с опозданием — {f.delivered_late}"
-        shortcomings.append(text)
-        proposals.append(
-            "проверить подключение информационной системы органа к шлюзу и порядок приёма поручений"
-        )
     if f.breached_due_date and _share(f.breached_due_date, f.received) >= DUE_DATE_BREACH_SHARE:
         shortcomings.append(
             f"по {f.breached_due_date} из {f.received} {of_tasks(f.received)} нарушен срок "
@@ -148,21 +138,42 @@ def assess_agency(f: AgencyFigures) -> Finding:
     return Finding(f.agency, f.name, rating, tuple(shortcomings), tuple(proposals))
 
 
-def assess_centre(total: AgencyFigures) -> Finding | None:
-    """The review term is the centre's duty (p.11); its misses are the centre's own."""
-    if total.breached_review < REVIEW_BREACH_MIN:
+CENTRE_NAME = "Центр поддержки семьи"
+
+
+def assess_centre(figures: Sequence[AgencyFigures]) -> Finding | None:
+    """The centre's own terms: sending the plan to each body within two working days (p.9)
+    and checking each report or refusal within two (p.11). Their breaches are the centre's
+    shortcomings, never a body's, whichever body's task they concern."""
+    total = _sum(figures)
+    shortcomings: list[str] = []
+    proposals: list[str] = []
+    routing = total.breached_routing
+    if routing and _share(routing, total.received) >= ROUTING_BREACH_SHARE:
+        by_body = ", ".join(
+            f"{f.name} — {f.breached_routing}" for f in figures if f.breached_routing
+        )
+        text = (
+            f"по {routing} из {total.received} {of_tasks(total.received)} нарушен срок "
+            f"направления ИПР органу (два рабочих дня, п. 9): {by_body}"
+        )
+        if total.delivered_late:
+            text += f"; доставлены с опозданием — {total.delivered_late}"
+        shortcomings.append(text)
+        proposals.append(
+            "направлять мероприятия органам не позднее двух рабочих дней после утверждения "
+            "ИПР и при сбое доставки сразу перенаправлять мероприятие или связываться с органом"
+        )
+    if total.breached_review >= REVIEW_BREACH_MIN:
+        shortcomings.append(
+            "отчётов и отказов органов, рассмотренных с нарушением срока проверки (два "
+            f"рабочих дня, п. 11): {total.breached_review}"
+        )
+        proposals.append("перераспределить проверку отчётов между специалистами центра")
+    if not shortcomings:
         return None
-    n = total.breached_review
-    return Finding(
-        None,
-        "Центр поддержки семьи",
-        RATING_MOSTLY,
-        (
-            f"отчётов органов, рассмотренных с нарушением срока проверки (два рабочих дня, "
-            f"п. 11): {n}",
-        ),
-        ("перераспределить проверку отчётов между специалистами центра",),
-    )
+    rating = RATING_MOSTLY if len(shortcomings) == 1 else RATING_WEAK
+    return Finding(None, CENTRE_NAME, rating, tuple(shortcomings), tuple(proposals))
 
 
 def summarise_families(families: Sequence[FamilyStatus], card: FamilyCardReading) -> str:
@@ -201,8 +212,7 @@ def conclude(
     card: FamilyCardReading,
 ) -> Conclusion:
     findings = [assess_agency(f) for f in figures]
-    total = _sum(figures)
-    centre = assess_centre(total)
+    centre = assess_centre(figures)
     if centre is not None:
         findings.append(centre)
     return Conclusion(tuple(findings), summarise_families(families, card))
@@ -212,6 +222,10 @@ def _sum(figures: Sequence[AgencyFigures]) -> AgencyFigures:
     return AgencyFigures(
         agency="",
         name="Итого",
+        received=sum(f.received for f in figures),
+        delivered=sum(f.delivered for f in figures),
+        delivered_on_time=sum(f.delivered_on_time for f in figures),
+        breached_routing=sum(f.breached_routing for f in figures),
         breached_review=sum(f.breached_review for f in figures),
     )
 

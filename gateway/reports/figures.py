@@ -31,12 +31,24 @@ class AgencyFigures:
     breached_review: int = 0
     breached_due_date: int = 0
     tasks_with_breach: int = 0
+    tasks_with_centre_breach: int = 0
+    """Tasks with a breach of the centre's own terms: routing (p.9) or review (p.11)."""
     median_days_to_accept: float | None = None
     accept_samples: int = 0
 
     @property
     def delivered_late(self) -> int:
         return self.delivered - self.delivered_on_time
+
+    @property
+    def breached_by_centre(self) -> int:
+        """Routing (p.9: sending is the centre's duty) and review (p.11) breaches."""
+        return self.breached_routing + self.breached_review
+
+    @property
+    def breached_by_body(self) -> int:
+        """The body's own term for the activity, set in the plan (p.10)."""
+        return self.breached_due_date
 
     @property
     def breached_total(self) -> int:

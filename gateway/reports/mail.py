@@ -124,7 +124,8 @@ class FileSender:
 
     async def send(self, digest: Digest, recipients: Sequence[str]) -> None:
         data = to_email(digest, recipients, self._sender).as_bytes()
-        path = self.directory / outbox_name(digest)
+        # A conclusion names its own file, apart from the same day's digest.
+        path = self.directory / str(getattr(digest, "file_name", None) or outbox_name(digest))
         await asyncio.to_thread(_write_atomically, path, data)
         log.info("digest for centre %s written to %s", digest.centre, path)
 

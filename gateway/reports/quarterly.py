@@ -33,9 +33,12 @@ them too):
   cut-off). Stored deadlines rather than the watcher's `deadline_breached` events, because
   the watcher records a breach only if it scans while the deadline is still open: a
   deadline met late between two scans, or while no watcher ran, is a breach in law all the
-  same. Review deadlines are counted per round, so one task can breach review twice. The
-  review term is the centre's own duty (p.11): it is shown per body but the conclusion
-  attributes it to the centre.
+  same. Review deadlines are counted per round, so one task can breach review twice.
+- Whose breach: the routing term (p.9, sending the plan to the body) and the review term
+  (p.11, checking the body's report or refusal) are the centre's duties; the term set in
+  the plan (p.10) is the body's. Every format keeps them apart: the bodies' table has the
+  body's term only, the centre's table has its two terms per body whose task they concern,
+  and the conclusion attributes them to the centre, never to the body.
 - Tasks with a breach: distinct received tasks with at least one breach of the three kinds.
 - Median working days from delivery to acceptance: the calendar's
   `working_days_between(first task_delivered, task_accepted)` over the received tasks that
@@ -70,7 +73,9 @@ from gateway.store.tables import deadlines, events, plans, tasks
 from gateway.workdays import WorkingCalendar, default_calendar
 
 __all__ = [
+    "BODY_KINDS",
     "BREACH_KINDS",
+    "CENTRE_KINDS",
     "AgencyFigures",
     "Conclusion",
     "DeadlineRow",
@@ -92,6 +97,10 @@ __all__ = [
 ]
 
 BREACH_KINDS = ("routing", "review", "due_date")
+#: Whose duty each term is: sending within two working days (p.9) and checking a report
+#: (p.11) are the centre's; the term set in the plan for the activity (p.10) is the body's.
+CENTRE_KINDS = frozenset({"routing", "review"})
+BODY_KINDS = frozenset({"due_date"})
 
 #: Short Russian names for the report's tables; an agency missing here is shown by its
 #: registry name, so connecting a new body needs no change to this module.
@@ -122,9 +131,11 @@ NOTES_RU: tuple[str, ...] = (
     "Отчитались — поручения, по которым орган прислал отчёт об исполнении (done), принятый шлюзом.",
     "Приняты с первого раза — приняты центром без единого возврата на доработку.",
     "Возвраты на доработку — число возвратов (одно поручение может быть возвращено несколько раз).",
-    "Нарушения сроков — сроки (маршрутизация, проверка отчёта центром, срок органа по ИПР), "
-    "которые истекли до окончания периода и не были соблюдены к своему сроку; срок проверки "
-    "отчёта считается для каждого раунда отдельно и является обязанностью центра (п. 11).",
+    "Нарушения сроков — сроки, которые истекли до окончания периода и не были соблюдены к "
+    "своему сроку. Срок исполнения по ИПР — обязанность органа (п. 10). Срок направления "
+    "ИПР органу (п. 9) и срок проверки отчёта или отказа органа (п. 11) — обязанности "
+    "центра: они показаны в таблице «Сроки центра» и не учитываются в оценке органа; срок "
+    "проверки считается для каждого раунда отдельно.",
     "Медиана — медиана числа рабочих дней от доставки поручения до принятия отчёта "
     "(производственный календарь Республики Казахстан).",
     "Семьи — семьи по ИПР центра, действовавшим в квартале; изменения статуса — из "
@@ -236,6 +247,7 @@ class _Tally:
     cancelled: int = 0
     breaches: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BREACH_KINDS, 0))
     tasks_with_breach: int = 0
+    tasks_with_centre_breach: int = 0
     days_to_accept: list[int] = field(default_factory=list)
 
     def figures(self, code: str, name: str) -> AgencyFigures:
@@ -257,6 +269,7 @@ class _Tally:
             breached_review=self.breaches["review"],
             breached_due_date=self.breaches["due_date"],
             tasks_with_breach=self.tasks_with_breach,
+            tasks_with_centre_breach=self.tasks_with_centre_breach,
             median_days_to_accept=median,
             accept_samples=len(self.days_to_accept),
         )
@@ -341,6 +354,8 @@ def _count_task(
         tally.breaches[deadline.kind] += 1
     if breached:
         tally.tasks_with_breach += 1
+    if any(d.kind in CENTRE_KINDS for d in breached):
+        tally.tasks_with_centre_breach += 1
 
 
 def compute_report(

@@ -81,3 +81,21 @@ async def list_clients(conn: AsyncConnection) -> list[dict[str, object]]:
         ).order_by(api_clients.c.created_at)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def centre_name(conn: AsyncConnection, centre: str) -> str | None:
+    """The name a centre's calling system was registered with (`gateway clients add
+    --name`), the oldest enabled one: what the workspace's header shows instead of the
+    code."""
+    return (
+        await conn.execute(
+            select(api_clients.c.name)
+            .where(
+                api_clients.c.kind == ClientKind.centre.value,
+                api_clients.c.scope == centre,
+                api_clients.c.disabled.is_(False),
+            )
+            .order_by(api_clients.c.created_at)
+            .limit(1)
+        )
+    ).scalar_one_or_none()

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.clock import to_almaty
@@ -37,8 +37,8 @@ from contracts.messages import (
     TaskReturnedEnvelope,
 )
 from contracts.plans import PlanStatus, TaskState
-from gateway.auth import Caller
-from gateway.errors import Conflict, Forbidden, NotFound
+from gateway.auth import Caller, ClientKind
+from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.ids import new_uuid
 from gateway.services import outbox, timeline
 from gateway.services.context import Context
@@ -72,6 +72,9 @@ class IncidentView:
     error: str
     resolved_at: datetime | None
     replayable: bool
+    centre: str | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
 
 
 def _replayable(row: Any) -> bool:
@@ -87,44 +90,107 @@ def _replayable(row: Any) -> bool:
     )
 
 
-async def list_incidents(
-    conn: AsyncConnection, caller: Caller, *, include_resolved: bool = False, limit: int = 200
-) -> list[IncidentView]:
-    """The incidents about the caller's centre's tasks, newest first."""
-    if caller.scope is None:
-        raise Forbidden("incidents are listed per centre")
-    query = (
+def _incident_query() -> Select[Any]:
+    # Outer joins: an unreadable message names no task, and an operator still sees it.
+    return (
         select(
             incidents,
             tasks.c.agency,
             tasks.c.plan_id,
             tasks.c.state.label("task_state"),
             plans.c.status.label("plan_status"),
+            plans.c.centre,
         )
-        .join(tasks, tasks.c.id == incidents.c.task_id)
-        .join(plans, plans.c.id == tasks.c.plan_id)
-        .where(plans.c.centre == caller.scope)
-        .order_by(incidents.c.id.desc())
-        .limit(limit)
+        .outerjoin(tasks, tasks.c.id == incidents.c.task_id)
+        .outerjoin(plans, plans.c.id == tasks.c.plan_id)
     )
+
+
+def _view(row: Any) -> IncidentView:
+    return IncidentView(
+        id=row.id,
+        at=to_almaty(row.at),
+        queue=row.queue,
+        message_type=row.message_type,
+        agency=row.agency,
+        task_id=row.task_id,
+        plan_id=row.plan_id,
+        task_state=row.task_state,
+        error=row.error,
+        resolved_at=None if row.resolved_at is None else to_almaty(row.resolved_at),
+        replayable=_replayable(row),
+        centre=row.centre,
+        resolved_by=row.resolved_by,
+        resolution=row.resolution,
+    )
+
+
+def _scoped(query: Select[Any], caller: Caller) -> Select[Any]:
+    """A centre sees the incidents about its own tasks; an operator (admin) sees all."""
+    if caller.kind is ClientKind.admin:
+        return query
+    if caller.kind is not ClientKind.centre or caller.scope is None:
+        raise Forbidden("incidents are seen by the centre whose tasks they are about, or an admin")
+    return query.where(plans.c.centre == caller.scope)
+
+
+async def list_incidents(
+    conn: AsyncConnection, caller: Caller, *, include_resolved: bool = False, limit: int = 200
+) -> list[IncidentView]:
+    """The incidents the caller may see, newest first."""
+    query = _scoped(_incident_query(), caller).order_by(incidents.c.id.desc()).limit(limit)
     if not include_resolved:
         query = query.where(incidents.c.resolved_at.is_(None))
-    return [
-        IncidentView(
-            id=row.id,
-            at=to_almaty(row.at),
-            queue=row.queue,
-            message_type=row.message_type,
-            agency=row.agency,
-            task_id=row.task_id,
-            plan_id=row.plan_id,
-            task_state=row.task_state,
-            error=row.error,
-            resolved_at=None if row.resolved_at is None else to_almaty(row.resolved_at),
-            replayable=_replayable(row),
+    return [_view(row) for row in await conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    incident: IncidentView
+    message_id: str | None
+    routing_key: str | None
+    body: str
+
+
+async def show_incident(conn: AsyncConnection, incident_id: int, caller: Caller) -> IncidentDetail:
+    """One incident with the dead-lettered message as it arrived."""
+    row = (
+        await conn.execute(_scoped(_incident_query(), caller).where(incidents.c.id == incident_id))
+    ).first()
+    if row is None:
+        # The same answer whether it does not exist or is another centre's: no probing.
+        raise NotFound(f"no incident {incident_id}")
+    return IncidentDetail(_view(row), row.message_id, row.routing_key, row.body)
+
+
+async def resolve_incident(
+    conn: AsyncConnection, incident_id: int, caller: Caller, reason: str, now: datetime
+) -> IncidentView:
+    """Close an incident without sending anything (the body resent it, or it is moot)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput.field("reason", "say why the incident is closed without a replay")
+    detail = await show_incident(conn, incident_id, caller)
+    if detail.incident.resolved_at is not None:
+        raise Conflict("the incident is already resolved")
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(resolved_at=now, resolved_by=caller.actor, resolution=reason)
+    )
+    if detail.incident.task_id is not None and detail.incident.plan_id is not None:
+        await timeline.record(
+            conn,
+            plan_id=detail.incident.plan_id,
+            task_id=detail.incident.task_id,
+            at=now,
+            actor=caller.actor,
+            type="incident_resolved",
+            from_state=detail.incident.task_state,
+            to_state=detail.incident.task_state,
+            data={"incident": incident_id, "reason": reason},
         )
-        for row in await conn.execute(query)
-    ]
+    return (await show_incident(conn, incident_id, caller)).incident
 
 
 @dataclass(frozen=True)
@@ -157,8 +223,8 @@ async def replay_incident(
     if task is None:
         raise Conflict("the incident names a task the store does not have")
     plan = await load_plan_for(conn, task.plan_id, caller)
-    if caller.scope != plan.centre:
-        raise Forbidden("only the plan's own centre replays its deliveries")
+    if caller.kind is not ClientKind.admin and caller.scope != plan.centre:
+        raise Forbidden("only the plan's own centre, or an operator, replays its deliveries")
     if incident.resolved_at is not None:
         raise Conflict("the incident is already resolved")
     message_type = incident.message_type or ""
@@ -202,7 +268,9 @@ async def replay_incident(
             update(tasks).where(tasks.c.id == task.id).values(state=to_state.value, updated_at=now)
         )
     await conn.execute(
-        update(incidents).where(incidents.c.id == incident_id).values(resolved_at=now)
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(resolved_at=now, resolved_by=caller.actor, resolution="replayed")
     )
     await timeline.record(
         conn,

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway import tracing
 from gateway.store.tables import outbox
 
 #: The PostgreSQL channel a committed outbox write is announced on (see the relay).
@@ -59,4 +60,5 @@ def message_row(
         body=envelope.model_dump_json(),
         created_at=now,
         attempts=0,
+        trace_context=tracing.carrier(),
     )

@@ -93,7 +93,7 @@ def _check_submission(
         raise InvalidInput.field("approved_at", "is in the future")
 
 
-def _beneficiaries(activity: ActivityIn, members: dict[str, Member]) -> list[Beneficiary]:
+def beneficiaries(activity: ActivityIn, members: dict[str, Member]) -> list[Beneficiary]:
     chosen = activity.beneficiary_iins or list(members)
     return [
         Beneficiary(
@@ -193,7 +193,7 @@ async def submit_plan(
                 title=activity.title,
                 description=activity.description,
                 due_date=activity.due_date,
-                beneficiaries=_beneficiaries(activity, members),
+                beneficiaries=beneficiaries(activity, members),
             ),
         )
         message_rows.append(

@@ -52,6 +52,7 @@ from adapters.shep import (
 )
 from gateway.config import Settings
 from gateway.errors import GatewayError, NotFound
+from gateway.metrics import timed_registry_call
 
 __all__ = [
     "INDIVIDUALS",
@@ -181,7 +182,7 @@ def _reason(exc: BaseException) -> str:
 async def find_person(registry: RegistryGateway, iin: str) -> Person:
     """The person or a problem: 404 when unknown, 503/502 naming the registry when it failed."""
     try:
-        person = await registry.person(iin)
+        person = await timed_registry_call(INDIVIDUALS, registry.person(iin))
     except ShepUnavailable as exc:
         raise RegistryUnavailable(
             INDIVIDUALS, f"the individuals registry (ГБД ФЛ) did not answer: {exc}"
@@ -202,7 +203,9 @@ class _Round:
         self.missing = missing
 
     async def gather(self, calls: Sequence[tuple[str, Awaitable[Any]]]) -> list[Any]:
-        results = await asyncio.gather(*(c for _, c in calls), return_exceptions=True)
+        results = await asyncio.gather(
+            *(timed_registry_call(registry, c) for registry, c in calls), return_exceptions=True
+        )
         out: list[Any] = []
         for (registry, _), result in zip(calls, results, strict=True):
             if isinstance(result, BaseException):
@@ -311,6 +314,9 @@ class ShepRegistryGateway:
 
     async def aclose(self) -> None:
         await self.channel.aclose()
+
+    def breaker_states(self) -> dict[str, str]:
+        return {name: state.value for name, state in self.channel.breakers.states().items()}
 
     async def person(self, iin: str) -> Person | None:
         return await self._individuals.person_by_iin(iin)

@@ -170,12 +170,14 @@ def decide_report(
     if to_state is TaskState.reported:
         changes.update(reported_at=now, last_comment=report.comment)
         out.meets.append((DeadlineKind.due_date,))
-        out.opens.append(rules.review(now, ctx.calendar, task["round"]))
     elif to_state is TaskState.rejected_by_agency:
         changes.update(last_reason=report.reason, last_comment=report.comment)
         out.meets.append((DeadlineKind.routing, DeadlineKind.due_date))
     elif report.comment:
         changes["last_comment"] = report.comment
+    if rules.starts_review(to_state.value):
+        # A fulfilment and a refusal alike are reports the centre must act on (p.11).
+        out.opens.append(rules.review(now, ctx.calendar, task["round"]))
 
     out.state = to_state
     out.changes = {"state": to_state.value, "updated_at": now, **changes}

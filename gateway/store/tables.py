@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -162,6 +163,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("lease_until", UtcDateTime),
+    Column("trace_context", Text),
     Index("ix_outbox_pending", "published_at", "id"),
 )
 
@@ -210,6 +212,8 @@ incidents = Table(
     Column("error", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(200)),
+    Column("resolution", Text),
 )
 
 
@@ -251,4 +255,99 @@ handovers = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("via", String(8), nullable=False),
     UniqueConstraint("task_id"),
+)
+
+
+# Order 170 p.32-51: a kandas family's five years after arrival. The adaptation hangs on
+# the application's case (`case_id`, a row of `plans`): its deadlines and timeline are the
+# case's, read by the same watcher and pages. Per-centre periods (the monthly report, the
+# quarterly quality evaluation) are cases of their own flow, so their terms are watched too.
+kandas_adaptations = Table(
+    "kandas_adaptations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("case_id", ID, ForeignKey("plans.id"), nullable=False, unique=True),
+    Column("career_centre", String(40), nullable=False, index=True),
+    Column("leb", String(40), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("kandas_iin", String(12), nullable=False),
+    Column("quota_date", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("members", JSON, nullable=False),
+    Column("approved_at", UtcDateTime, nullable=False),
+    Column("approved_by", ID, nullable=False),
+    Column("kandas_plan_id", String(64)),
+    Column("uploaded_at", UtcDateTime),
+)
+
+kandas_work_reports = Table(
+    "kandas_work_reports",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("adaptation_id", ID, ForeignKey("kandas_adaptations.id"), nullable=False, index=True),
+    Column("member_iin", String(12), nullable=False),
+    Column("service_code", Integer, nullable=False),
+    Column("done_on", Date, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("media", JSON, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("flags", JSON, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("reported_by", ID, nullable=False),
+    Column("idempotency_key", String(200)),
+    Column("kandas_report_id", String(64)),
+    Column("relayed_at", UtcDateTime),
+    Column("card_mirrored_at", UtcDateTime),
+    UniqueConstraint("adaptation_id", "idempotency_key"),
+)
+
+kandas_monitoring_runs = Table(
+    "kandas_monitoring_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("adaptation_id", ID, ForeignKey("kandas_adaptations.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("cadence", String(16), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("run_at", UtcDateTime, nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("return_case_id", ID),
+    UniqueConstraint("adaptation_id", "seq"),
+)
+
+kandas_quality_scores = Table(
+    "kandas_quality_scores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period_case_id", ID, ForeignKey("plans.id"), nullable=False, unique=True),
+    Column("career_centre", String(40), nullable=False),
+    Column("quarter", String(7), nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("bands", JSON, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("evaluated_at", UtcDateTime, nullable=False),
+    Column("evaluated_by", ID, nullable=False),
+    Column("conclusion_sent_at", UtcDateTime),
+)
+
+#: The quarterly conclusion sent to the authorised body (order 192 p.14): one row per
+#: centre and quarter (the unique key is what makes it once), written in the same
+#: transaction as its outbox message; `sent_at` is set when the mailer handed it over.
+conclusion_dispatches = Table(
+    "conclusion_dispatches",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("centre", String(64), nullable=False),
+    Column("quarter", String(8), nullable=False),
+    Column("message_id", ID, nullable=False, unique=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("channel", String(16)),
+    UniqueConstraint("centre", "quarter"),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.web import i18n_cases
+from gateway.web import i18n_adaptation, i18n_cases
 
 LANGUAGES: Final = ("ru", "kk")
 DEFAULT_LANGUAGE: Final = "ru"
@@ -28,6 +28,15 @@ RU: dict[str, str] = {
     ),
     "report_quarter": "Квартал",
     "report_show": "Сформировать",
+    "report_current": "текущий квартал",
+    "report_shown": "Показан отчёт за {title} ({label})",
+    "dispatch_title": "Заключение для уполномоченного органа (п. 14)",
+    "dispatch_sent": "Отправлено {when} (время Алматы): {to}, канал: {channel}.",
+    "dispatch_queued": "Поставлено в очередь на отправку {when}: {to}.",
+    "dispatch_after_quarter": "Заключение отправляется после окончания квартала.",
+    "dispatch_to": "Получатели: {to}. Заключение отправляется один раз за квартал.",
+    "dispatch_send": "Отправить заключение",
+    "msg_conclusion_queued": "Заключение поставлено в очередь на отправку.",
     "report_download_csv": "Скачать CSV",
     "report_download_xlsx": "Скачать XLSX",
     "report_preliminary": "Квартал ещё не закончился: отчёт предварительный.",
@@ -114,6 +123,23 @@ RU: dict[str, str] = {
     "send_return": "Вернуть органу",
     "cancel_plan": "Отменить план",
     "cancel_reason_label": "Причина отмены (обязательно)",
+    "reroute": "Направить другому органу",
+    "reroute_agency": "Компетентный орган",
+    "reroute_reason": "Почему этому органу (обязательно)",
+    "send_reroute": "Направить",
+    "close_task": "Закрыть мероприятие",
+    "close_reason": "Причина закрытия (обязательно)",
+    "send_close": "Закрыть",
+    "refused_hint": (
+        "Центр должен в течение 2 рабочих дней направить мероприятие компетентному органу "
+        "или закрыть его с причиной (п. 11)."
+    ),
+    "msg_rerouted": "Мероприятие направлено другому органу.",
+    "msg_closed": "Мероприятие закрыто.",
+    "state_rerouted": "Передано другому органу",
+    "state_closed": "Закрыто центром",
+    "event_task_rerouted": "Направлено другому органу",
+    "event_task_closed": "Мероприятие закрыто центром",
     "cancel_submit": "Отменить план и отозвать мероприятия",
     "timeline_heading": "Хронология плана",
     "col_when": "Когда",
@@ -151,7 +177,11 @@ RU: dict[str, str] = {
     "state_failed": "Не доставлено",
     "state_cancelled": "Отозвано",
     "deadline_routing": "Направление органу (2 раб. дня)",
-    "deadline_review": "Проверка отчёта (2 раб. дня)",
+    "deadline_review": "Проверка отчёта или отказа (2 раб. дня)",
+    "deadline_disputed": (
+        "⚠ Срок проходит через оспариваемый день календаря: {days} Срок посчитан по "
+        "календарю шлюза; если день признают иным, срок сдвинется на день."
+    ),
     "deadline_completion": "Завершение плана (1 раб. день)",
     "deadline_due_date": "Срок исполнения по ИПР",
     "deadline_step": "Срок шага",
@@ -190,10 +220,12 @@ RU: dict[str, str] = {
     "replay": "Отправить повторно",
     "not_replayable": "Повтор невозможен",
     "no_incidents": "Нерешённых сбоев нет.",
+    "incident_raw": "Техническая запись",
     "message_task.assigned": "Новое мероприятие",
     "message_task.returned": "Возврат на доработку",
     "message_task.cancelled": "Отзыв мероприятия",
     "message_task.status": "Сообщение органа",
+    "message_report.conclusion": "Заключение для уполномоченного органа",
     # Signing a hand-over (ЭЦП) in the browser: gateway/web/templates/_sign.html.
     "sign_heading": "Подпись ЭЦП",
     "sign_statement": "Подписываемые данные",
@@ -245,6 +277,15 @@ KK: dict[str, str] = {
     ),
     "report_quarter": "Тоқсан",
     "report_show": "Қалыптастыру",
+    "report_current": "ағымдағы тоқсан",
+    "report_shown": "{title} ({label}) есебі көрсетілген",
+    "dispatch_title": "Уәкілетті органға арналған қорытынды (14-т.)",
+    "dispatch_sent": "{when} жіберілді (Алматы уақыты): {to}, арна: {channel}.",
+    "dispatch_queued": "{when} жіберу кезегіне қойылды: {to}.",
+    "dispatch_after_quarter": "Қорытынды тоқсан аяқталғаннан кейін жіберіледі.",
+    "dispatch_to": "Алушылар: {to}. Қорытынды тоқсанына бір рет жіберіледі.",
+    "dispatch_send": "Қорытындыны жіберу",
+    "msg_conclusion_queued": "Қорытынды жіберу кезегіне қойылды.",
     "report_download_csv": "CSV жүктеп алу",
     "report_download_xlsx": "XLSX жүктеп алу",
     "report_preliminary": "Тоқсан әлі аяқталған жоқ: есеп алдын ала.",
@@ -332,6 +373,23 @@ KK: dict[str, str] = {
     "send_return": "Органға қайтару",
     "cancel_plan": "Жоспардың күшін жою",
     "cancel_reason_label": "Күшін жою себебі (міндетті)",
+    "reroute": "Басқа органға жіберу",
+    "reroute_agency": "Құзыретті орган",
+    "reroute_reason": "Неге осы органға (міндетті)",
+    "send_reroute": "Жіберу",
+    "close_task": "Іс-шараны жабу",
+    "close_reason": "Жабу себебі (міндетті)",
+    "send_close": "Жабу",
+    "refused_hint": (
+        "Орталық 2 жұмыс күні ішінде іс-шараны құзыретті органға жіберуі немесе оны "
+        "себебін көрсетіп жабуы тиіс (11-т.)."
+    ),
+    "msg_rerouted": "Іс-шара басқа органға жіберілді.",
+    "msg_closed": "Іс-шара жабылды.",
+    "state_rerouted": "Басқа органға берілді",
+    "state_closed": "Орталық жапты",
+    "event_task_rerouted": "Басқа органға жіберілді",
+    "event_task_closed": "Іс-шараны орталық жапты",
     "cancel_submit": "Жоспардың күшін жойып, іс-шараларды кері шақыру",
     "timeline_heading": "Жоспар хронологиясы",
     "col_when": "Қашан",
@@ -370,7 +428,11 @@ KK: dict[str, str] = {
     "state_failed": "Жеткізілмеді",
     "state_cancelled": "Кері шақырылды",
     "deadline_routing": "Органға жіберу (2 жұмыс күні)",
-    "deadline_review": "Есепті тексеру (2 жұмыс күні)",
+    "deadline_review": "Есепті немесе бас тартуды тексеру (2 жұмыс күні)",
+    "deadline_disputed": (
+        "⚠ Мерзім күнтізбенің даулы күні арқылы өтеді: {days} Мерзім шлюз күнтізбесі "
+        "бойынша есептелген; күн басқаша танылса, мерзім бір күнге жылжиды."
+    ),
     "deadline_completion": "Жоспарды аяқтау (1 жұмыс күні)",
     "deadline_due_date": "ЖЖЖ бойынша орындау мерзімі",
     "deadline_step": "Қадам мерзімі",
@@ -409,10 +471,12 @@ KK: dict[str, str] = {
     "replay": "Қайта жіберу",
     "not_replayable": "Қайта жіберу мүмкін емес",
     "no_incidents": "Шешілмеген ақаулар жоқ.",
+    "incident_raw": "Техникалық жазба",
     "message_task.assigned": "Жаңа іс-шара",
     "message_task.returned": "Пысықтауға қайтару",
     "message_task.cancelled": "Іс-шараны кері шақыру",
     "message_task.status": "Органның хабарламасы",
+    "message_report.conclusion": "Уәкілетті органға арналған қорытынды",
     "sign_heading": "ЭЦҚ қолтаңбасы",
     "sign_statement": "Қол қойылатын деректер",
     "sign_key_file": "Жабық кілт файлы (PKCS#8, PEM)",
@@ -454,6 +518,8 @@ KK: dict[str, str] = {
 
 RU.update(i18n_cases.RU)
 KK.update(i18n_cases.KK)
+RU.update(i18n_adaptation.RU)
+KK.update(i18n_adaptation.KK)
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {"ru": RU, "kk": KK}
 

@@ -23,27 +23,37 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.plans import DeadlineState, PlanStatus, ReviewDecision, TaskState
 from gateway.api.deps import AppState
+from gateway.calendar_sources import load_disputes
 from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound
+from gateway.incident_text import incident_text
 from gateway.reports.chart import report_chart_svg
 from gateway.reports.export import sections as report_sections
 from gateway.reports.export import to_csv, to_xlsx
 from gateway.reports.family_card import BreakerBoard, card_client
 from gateway.reports.quarter import Quarter, QuarterError, parse_quarter
 from gateway.reports.quarterly import QuarterlyReport, build_quarterly_report
+from gateway.services import clients, conclusions, queries, rerouting, staff, tasks, timeline
 from gateway.services import incidents as incident_service
 from gateway.services import plans as plan_service
-from gateway.services import queries, staff, tasks, timeline
 from gateway.services.staff import StaffRole, StaffUser
 from gateway.web import session as sessions
 from gateway.web.i18n import LANGUAGE_NAMES, LANGUAGES, language, translate
 from gateway.web.stream import plan_changes
-from gateway.web.views import agency_name, fmt_time, plan_rows, task_cards, timeline_entry
+from gateway.web.views import (
+    agency_name,
+    disputed_days,
+    fmt_time,
+    plan_rows,
+    task_cards,
+    timeline_entry,
+)
 
 PREFIX = "/web"
 HERE = Path(__file__).parent
+FAVICON = HERE / "static" / "favicon.ico"
 PAGE_SIZE = 50
 MAX_REASON = 4000
-FLASHES = {"accepted", "returned", "cancelled", "replayed"}
+FLASHES = {"accepted", "returned", "cancelled", "replayed", "rerouted", "closed"}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
@@ -70,6 +80,9 @@ class CsrfRefused(Exception):
 class Signed:
     staff: StaffUser
     session: sessions.Session
+    organisation: str = ""
+    """The name of the staff member's centre (or body) for the header; their code when no
+    name is registered."""
 
 
 def _state(request: Request) -> AppState:
@@ -98,9 +111,15 @@ async def _signed(request: Request) -> Signed:
         raise SignInRequired
     async with state.engine.connect() as conn:
         person = await staff.get_staff(conn, found.staff_id)
-    if person is None:
-        raise SignInRequired
-    return Signed(person, found)
+        if person is None:
+            raise SignInRequired
+        body = state.ctx.agencies.get(person.centre)
+        named = (
+            agency_name(state.ctx.agencies, person.centre, _lang(request))
+            if body is not None
+            else await clients.centre_name(conn, person.centre)
+        )
+    return Signed(person, found, named or person.centre)
 
 
 async def _form(request: Request, signed: Signed) -> FormData:
@@ -146,6 +165,7 @@ def _render(
             "t": t,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
             "staff": signed.staff if signed else None,
+            "organisation": signed.organisation if signed else "",
             "csrf": signed.session.csrf if signed else "",
             "is_head": bool(signed and signed.staff.role is StaffRole.head),
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -350,9 +370,10 @@ async def _plan_context(
             conn, client_id=caller.client_id, action=action, at=now, plan_id=plan_id
         )
     flash = request.query_params.get("msg", "")
+    disputes = load_disputes()
     return {
         "plan": view,
-        "cards": task_cards(view, state.ctx.agencies, lang),
+        "cards": task_cards(view, state.ctx.agencies, lang, disputes),
         "entries": [
             timeline_entry(e, state.ctx.agencies, names, lang) for e in reversed(view.timeline)
         ],
@@ -362,11 +383,16 @@ async def _plan_context(
                 "state": d.state,
                 "due": fmt_time(d.due_at),
                 "met": fmt_time(d.met_at),
+                "disputed": disputed_days(disputes, d.starts_at, d.due_at),
             }
             for d in view.deadlines
         ],
         "flash": flash if flash in FLASHES else "",
         "reveal": False,
+        "route_to": [
+            (a.code, agency_name(state.ctx.agencies, a.code, lang))
+            for a in state.ctx.agencies.in_flow("ipr")
+        ],
         "TaskState": TaskState,
         "DeadlineState": DeadlineState,
     }
@@ -452,6 +478,52 @@ async def cancel_plan(plan_id: str, request: Request) -> Response:
     return _see_other(f"{PREFIX}/plans/{plan_id}?msg=cancelled")
 
 
+@router.post("/plans/{plan_id}/tasks/{task_id}/reroute")
+async def reroute_task(plan_id: str, task_id: str, request: Request) -> Response:
+    """Send a refused or undeliverable activity to the competent body (p.9, p.11)."""
+    signed = await _signed(request)
+    form = await _form(request, signed)
+    reason = _required_reason(form)[:500]
+    agency = _text(form, "agency")
+    if not agency:
+        raise InvalidInput.field("agency", "is required")
+    state = _state(request)
+    async with state.engine.begin() as conn:
+        await rerouting.reroute_task(
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            agency=agency,
+            reason=reason,
+            due_date=None,
+            caller=signed.staff.caller(),
+            now=state.clock.now(),
+        )
+    state.on_outbox_write()
+    return _see_other(f"{PREFIX}/plans/{plan_id}?msg=rerouted")
+
+
+@router.post("/plans/{plan_id}/tasks/{task_id}/close")
+async def close_task(plan_id: str, task_id: str, request: Request) -> Response:
+    """Close a refused or undeliverable activity with the centre's reason."""
+    signed = await _signed(request)
+    form = await _form(request, signed)
+    reason = _required_reason(form)[:500]
+    state = _state(request)
+    async with state.engine.begin() as conn:
+        await rerouting.close_task(
+            conn,
+            state.ctx,
+            plan_id=plan_id,
+            task_id=task_id,
+            reason=reason,
+            caller=signed.staff.caller(),
+            now=state.clock.now(),
+        )
+    return _see_other(f"{PREFIX}/plans/{plan_id}?msg=closed#task-{task_id}")
+
+
 # --- incidents (a head's page) ----------------------------------------------------------
 
 
@@ -476,6 +548,7 @@ async def incidents_page(request: Request) -> Response:
         {
             "incidents": found,
             "agency_name": lambda code: agency_name(agencies, code, lang) if code else "",
+            "incident_text": lambda error: incident_text(error, lang),
             "flash": flash if flash in FLASHES else "",
         },
         signed=signed,
@@ -532,10 +605,29 @@ async def _quarterly(request: Request, signed: Signed, text: str) -> QuarterlyRe
 
 
 def _default_quarter(request: Request) -> str:
-    """The quarter just ended: the report is written after the quarter (p.13)."""
+    """The current quarter: a fresh install shows this quarter's work (preliminary, and
+    said so) rather than a past quarter of zeros; the choice is on the page."""
+    return Quarter.of(_state(request).clock.now()).label
+
+
+#: How many quarters back the page's choice offers (two years).
+QUARTER_CHOICES = 8
+
+
+def _quarter_choices(request: Request, chosen: str) -> list[tuple[str, str]]:
     current = Quarter.of(_state(request).clock.now())
-    previous = current.previous()
-    return f"{previous.year}Q{previous.number}"
+    found: list[tuple[str, str]] = []
+    quarter = current
+    for _ in range(QUARTER_CHOICES):
+        found.append((quarter.label, quarter.title_ru))
+        quarter = quarter.previous()
+    if chosen not in {label for label, _ in found}:
+        try:
+            other = parse_quarter(chosen)
+            found.append((other.label, other.title_ru))
+        except QuarterError:
+            pass
+    return found
 
 
 @router.get("/reports/quarterly")
@@ -543,19 +635,61 @@ async def quarterly_page(request: Request, quarter: str | None = None) -> Respon
     signed = await _signed(request)
     _require_head(signed)
     text = (quarter or _default_quarter(request)).strip()
+    state = _state(request)
+    current = Quarter.of(state.clock.now()).label
     try:
         report = await _quarterly(request, signed, text)
     except QuarterError:
-        context: dict[str, Any] = {"quarter": text, "report": None, "error": True}
+        context: dict[str, Any] = {
+            "quarter": text,
+            "report": None,
+            "error": True,
+            "choices": _quarter_choices(request, text),
+            "current": current,
+        }
         return _render(request, "report.html", context, signed=signed, status=422)
+    async with state.engine.connect() as conn:
+        dispatch = await conclusions.find_dispatch(conn, signed.staff.centre, report.quarter)
+    flash = request.query_params.get("msg", "")
     context = {
-        "quarter": text,
+        "quarter": report.quarter.label,
         "report": report,
         "error": False,
         "chart": report_chart_svg(report),
         "sections": report_sections(report),
+        "choices": _quarter_choices(request, report.quarter.label),
+        "current": current,
+        "dispatch": dispatch,
+        "recipients": state.settings.conclusion_addresses,
+        "flash": flash if flash in ("conclusion_queued",) else "",
     }
     return _render(request, "report.html", context, signed=signed)
+
+
+@router.post("/reports/quarterly/send")
+async def quarterly_send(request: Request) -> Response:
+    """The head sends the finished quarter's conclusion to the authorised body (p.14)."""
+    signed = await _signed(request)
+    _require_head(signed)
+    form = await _form(request, signed)
+    text = _text(form, "quarter")
+    try:
+        report = await _quarterly(request, signed, text)
+    except QuarterError as error:
+        raise InvalidInput.field("quarter", str(error)) from None
+    state = _state(request)
+    await conclusions.request_sending(
+        state.engine,
+        state.ctx,
+        report,
+        recipients=state.settings.conclusion_addresses,
+        actor=signed.staff.caller().actor,
+        now=state.clock.now(),
+    )
+    state.on_outbox_write()
+    return _see_other(
+        f"{PREFIX}/reports/quarterly?quarter={report.quarter.label}&msg=conclusion_queued"
+    )
 
 
 @router.get("/reports/quarterly.{fmt}")
@@ -620,6 +754,16 @@ def install(app: FastAPI) -> None:
     """Mount the workspace; its errors are pages, the API's stay problem documents."""
     app.include_router(router)
     app.mount(PREFIX + "/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+    async def favicon() -> Response:
+        """Browsers ask for /favicon.ico on every page; without it each is a 404 line."""
+        return Response(
+            FAVICON.read_bytes(),
+            media_type="image/vnd.microsoft.icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
 
     async def sign_in(request: Request, exc: Exception) -> Response:
         path = request.url.path

@@ -9,6 +9,7 @@ carry and which has to be ordered in the store to page correctly.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,11 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.clock import to_almaty
 from contracts.iin import mask_iin
-from contracts.plans import DeadlineState, EventView, PlanStatus, PlanView, TaskState
+from contracts.plans import (
+    DeadlineKind,
+    DeadlineState,
+    EventView,
+    PlanStatus,
+    PlanView,
+    TaskState,
+)
 from gateway.agencies import Agencies
 from gateway.auth import Caller
+from gateway.calendar_sources import Dispute, crossed
 from gateway.domain.deadlines import state_at
 from gateway.errors import Forbidden
+from gateway.incident_text import incident_text
 from gateway.services.queries import PlanFilter
 from gateway.store.tables import deadlines, plans, tasks
 from gateway.web.i18n import translate
@@ -250,12 +260,15 @@ def timeline_entry(
             what += " — " + translate(
                 lang, "due_by", when=fmt_time(datetime.fromisoformat(str(data["due_at"])))
             )
+    if event.type == "task_rerouted" and isinstance(data.get("to_agency"), str):
+        what += ": " + agency_name(agencies, str(data["to_agency"]), lang)
     states = ""
     if event.from_state and event.to_state and event.from_state != event.to_state:
         states = f"{_state_label(lang, event.from_state)} → {_state_label(lang, event.to_state)}"
     elif event.to_state and event.type not in ("plan_completed",):
         states = _state_label(lang, event.to_state)
-    why_parts = [p for p in (event.reason, data.get("comment")) if isinstance(p, str) and p]
+    reason = incident_text(event.reason, lang) if event.type == "task_failed" else event.reason
+    why_parts = [p for p in (reason, data.get("comment")) if isinstance(p, str) and p]
     return TimelineEntry(
         at=fmt_time(event.at),
         who=actor_label(event.actor, agencies, names, lang),
@@ -269,6 +282,7 @@ def timeline_entry(
 class TaskCard:
     id: str
     seq: int
+    agency: str
     agency_name: str
     title: str
     description: str
@@ -281,7 +295,14 @@ class TaskCard:
     beneficiaries: list[str]
 
 
-def task_cards(view: PlanView, agencies: Agencies, lang: str) -> list[TaskCard]:
+def disputed_days(disputes: Sequence[Dispute], starts_at: datetime, due_at: datetime) -> str:
+    """The disputed days a term crosses, as the page shows them ('' when none)."""
+    return "; ".join(f"{d.day:%d.%m.%Y} — {d.reason}" for d in crossed(disputes, starts_at, due_at))
+
+
+def task_cards(
+    view: PlanView, agencies: Agencies, lang: str, disputes: Sequence[Dispute] = ()
+) -> list[TaskCard]:
     members = {m.iin: m for m in view.family.members}
     cards = []
     for task in view.tasks:
@@ -292,6 +313,11 @@ def task_cards(view: PlanView, agencies: Agencies, lang: str) -> list[TaskCard]:
                 "state": d.state,
                 "due": fmt_time(d.due_at),
                 "met": fmt_time(d.met_at) if d.met_at else "",
+                # Met ones too: whether a term was kept may depend on the disputed day.
+                # The body's own due date is a calendar date, not counted in working days.
+                "disputed": ""
+                if d.kind is DeadlineKind.due_date
+                else disputed_days(disputes, d.starts_at, d.due_at),
             }
             for d in task.deadlines
         ]
@@ -299,6 +325,7 @@ def task_cards(view: PlanView, agencies: Agencies, lang: str) -> list[TaskCard]:
             TaskCard(
                 id=task.id,
                 seq=task.seq,
+                agency=task.agency,
                 agency_name=agency_name(agencies, task.agency, lang),
                 title=task.title,
                 description=task.description,

@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from mocks.admin.clock import MockClock
 from mocks.admin.http import problem
+from mocks.agencies import metrics
 from mocks.agencies.journal import JournalEntry, journal
 
 ANY_AGENCY = "*"
@@ -368,7 +369,12 @@ def build_app(admin: AgenciesAdmin) -> Starlette:
         admin.reset()
         return Response(status_code=204)
 
+    async def scrape(request: Request) -> Response:
+        body = await asyncio.to_thread(metrics.exposition, admin.state_dir, admin.codes)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
     routes = [
+        Route("/metrics", scrape, methods=["GET"]),
         Route(PREFIX + "/faults", list_faults, methods=["GET"]),
         Route(PREFIX + "/faults", add_fault, methods=["POST"]),
         Route(PREFIX + "/faults", clear_faults, methods=["DELETE"]),

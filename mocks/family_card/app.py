@@ -9,9 +9,11 @@ end of the quarter" is one call away. Faults, journal and reset come from `mocks
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from contracts.clock import to_almaty
 from contracts.family_card import (
@@ -25,10 +27,11 @@ from contracts.family_card import (
     StatusChangeFeed,
     StatusChangeQuery,
 )
+from contracts.family_card.adaptation import ADAPTATION_REPORTS_PATH, AdaptationReportIn
 from mocks.admin import MockAdmin, install_admin
 from mocks.family_card.history import CardHistory
 from mocks.population import Family, Person, Population
-from mocks.rest_app import Refused, install_problem_handlers
+from mocks.rest_app import IdempotentState, Refused, idempotent, install_problem_handlers
 
 __all__ = ["create_app", "relation_between"]
 
@@ -129,6 +132,33 @@ def create_app(population: Population, admin: MockAdmin | None = None) -> FastAP
             members=[_member(asker, m) for m in family.members],
             statuses=standing.current(),
         )
+
+    reports = IdempotentState()
+    recorded: list[dict[str, Any]] = []
+    app.state.adaptation_reports = recorded
+
+    @app.post(ADAPTATION_REPORTS_PATH, status_code=201, name="adaptation-reports.create")
+    async def adaptation_report(body: AdaptationReportIn, request: Request) -> Any:
+        """Order 170 p.37: the card shows each adaptation service done for the family."""
+
+        async def make() -> Any:
+            family = population.family_of(body.member_iin)
+            if family is None:
+                raise Refused(
+                    422,
+                    "Invalid input",
+                    [{"field": "member_iin", "reason": "no family in the card for it"}],
+                )
+            entry = {
+                "id": str(uuid.uuid4()),
+                "family_id": family.id,
+                "recorded_at": to_almaty(admin.clock.now()).isoformat(),
+                "report": body.model_dump(mode="json"),
+            }
+            recorded.append(entry)
+            return {k: entry[k] for k in ("id", "family_id", "recorded_at")}
+
+        return await idempotent(reports, request, "adaptation-reports.create", 201, make)
 
     install_admin(app, admin, middleware=True)
     return app

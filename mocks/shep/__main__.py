@@ -66,10 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"mock ШЭП bus at {address} (WSDL: {address}?wsdl)")
     print(f"sender {credentials.sender_id}; password, keys and certificates in {args.state_dir}/")
     write_sample(population, args.state_dir / SAMPLE_FILE)
+    # IINs are not printed, synthetic or not: the logs of a run must hold none in clear.
     print(
-        f"population seed {args.seed}: {len(population.people)} people; "
-        f"not found {population.absent_iin}, deceased {population.deceased_iin}, "
-        f"temporary registration {population.temporary_iin}"
+        f"population seed {args.seed}: {len(population.people)} synthetic people; "
+        f"samples (a person nobody holds, a deceased one, a temporary registration) in "
+        f"{args.state_dir / SAMPLE_FILE}"
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

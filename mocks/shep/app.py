@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from lxml import etree
+from opentelemetry import propagate, trace
 from starlette.concurrency import run_in_threadpool
 
 from contracts.shep import WSDL_PATH, codes
@@ -55,6 +56,7 @@ from mocks.shep.registries import Registry, RegistryFault, registries_for
 from mocks.shep.soap11 import INTERNAL_FAULT, too_large
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("mocks.shep")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -88,8 +90,13 @@ def create_app(
     @app.post(path)
     @app.post(path.rstrip("/"))
     async def send_message(request: Request) -> Response:
+        # A real bus continues its callers' traces; so does the mock (no-op without an SDK).
+        parent = propagate.extract(dict(request.headers))
         try:
-            return await exchange(request)
+            with _tracer.start_as_current_span(
+                "ШЭП mock bus", context=parent, kind=trace.SpanKind.SERVER
+            ):
+                return await exchange(request)
         except Exception as exc:  # the last resort: still a SOAP fault, never a text page
             log.error("the bus's endpoint failed: %s", type(exc).__name__)
             return soap_response(INTERNAL_FAULT, 500)
@@ -126,6 +133,8 @@ def create_app(
                 "service_id": reply.service_id or heard.service_id,
                 "sender_id": reply.sender_id or heard.sender_id,
             }
+            if "traceparent" in request.headers:
+                extra["traceparent"] = request.headers["traceparent"]
             if replayed is not None:
                 extra["replay_of"] = replayed.extra.get("message_id")
             admin.journal.add(

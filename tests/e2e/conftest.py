@@ -11,6 +11,7 @@ from contracts.amqp import Topology, agency_codes
 from gateway.agencies import load_agencies
 from mocks.kandas_bodies.config import BODIES as KANDAS_BODIES
 from tests.conftest import AMQP_URL
+from tests.e2e.log_scan import unmasked_iins
 from tests.e2e.system import System
 
 
@@ -19,6 +20,8 @@ def system(tmp_path: Path, amqp_prefix: str) -> Iterator[System]:
     instance = System(root=tmp_path, prefix=amqp_prefix)
     yield instance
     instance.stop_all()
+    leaked = unmasked_iins(tmp_path)
+    assert not leaked, "IINs in clear in the run's logs:\n" + "\n".join(leaked[:20])
 
     async def clean() -> None:
         connection = await aio_pika.connect(AMQP_URL)

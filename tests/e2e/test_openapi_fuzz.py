@@ -113,7 +113,17 @@ def _seed_case(system: System, career_centre_key: str) -> dict[str, str]:
     )
     assert created.status_code == 201, created.text
     case = created.json()
-    return {"case_id": case["id"], "step_id": case["steps"][0]["id"]}
+    return {
+        "case_id": case["id"],
+        "step_id": case["steps"][0]["id"],
+        # The adaptation routes (order 170 p.32-51): a plan needs a drafted chain, so its id
+        # is one that names none; the periods and media are real names.
+        "adaptation_id": str(uuid.uuid4()),
+        "sha256": "0" * 64,
+        "career_centre": "cc_north_kazakhstan",
+        "month": time.strftime("%Y-%m"),
+        "quarter": "2026Q4",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -225,3 +225,32 @@ async def test_bad_requests_are_refused(gateway: FakeGateway, tmp_path: Path) ->
     assert other_agency.status_code == 422
     assert both.status_code == 422
     assert missing.status_code == 404
+
+
+@pytest.mark.integration
+async def test_the_bodies_metrics_count_what_their_journal_holds(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    first = assigned()
+    async with mocks_with_admin(gateway, tmp_path) as admin:
+        await gateway.send(first)
+        await gateway.expect(3)
+        await gateway.send(first)  # the same message again: a duplicate, not a second take
+
+        async def scraped() -> dict[tuple[str, ...], float]:
+            root = str(admin.base_url).split("/__admin")[0]
+            response = await admin.get(f"{root}/metrics")
+            assert response.status_code == 200
+            return {
+                (s.name, *(s.labels[k] for k in sorted(s.labels))): s.value
+                for family in text_string_to_metric_families(response.text)
+                for s in family.samples
+            }
+
+        async with asyncio.timeout(10):
+            while (samples := await scraped()).get(("mock_body_duplicates", AGENCY)) != 1:
+                await asyncio.sleep(0.1)
+    taken = ("mock_body_messages_received", AGENCY, "taken", "task.assigned")  # sorted keys
+    assert samples.get(taken) == 1, samples

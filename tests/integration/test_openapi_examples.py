@@ -82,6 +82,25 @@ async def test_each_documented_example_gets_the_documented_status(harness: Harne
     )
     assert returned.json()["state"] == "returned"
 
+    reroute = ("POST", "/api/v1/plans/{plan_id}/tasks/{task_id}/reroute")
+    for name in examples[reroute]:
+        rerouted = await send(
+            *reroute, name, "example-centre", 200, plan_id=plan_id, task_id=tasks["education"]
+        )
+        states = {t["id"]: t["state"] for t in rerouted.json()["tasks"]}
+        assert states[tasks["education"]] == "rerouted"
+    (moved,) = [t["id"] for t in rerouted.json()["tasks"] if t["id"] not in tasks.values()]
+    refused = await h.http.post(
+        f"/api/v1/tasks/{moved}/reports",
+        json={"status": "rejected", "reason": "не наша компетенция"},
+        headers=h.auth("housing"),
+    )
+    assert refused.json()["state"] == "rejected_by_agency"
+    close = ("POST", "/api/v1/plans/{plan_id}/tasks/{task_id}/close")
+    for name in examples[close]:
+        closed = await send(*close, name, "example-centre", 200, plan_id=plan_id, task_id=moved)
+        assert {t["id"]: t["state"] for t in closed.json()["tasks"]}[moved] == "closed"
+
     cancel = ("POST", "/api/v1/plans/{plan_id}/cancel")
     for name in examples[cancel]:
         cancelled = await send(*cancel, name, "example-centre", 200, plan_id=plan_id)

@@ -298,14 +298,28 @@ async def recompute(
                 answer = first(seen, "agency_report", after=answer["at"])
             if breached(due, stop(answer and answer["at"], cancel_at)):
                 kinds.append("due_date")
-        for report in done:
+        # A refusal is a report the centre must act on as well (p.11).
+        refusals = [
+            e
+            for e in seen
+            if e["type"] == "agency_report" and e["to_state"] == "rejected_by_agency"
+        ]
+        for report in [*done, *refusals]:
             review_due = cal.deadline(report["at"], 2)
-            decided = first(seen, "task_accepted", "task_returned", after=report["at"])
+            decided = first(
+                seen,
+                "task_accepted",
+                "task_returned",
+                "task_rerouted",
+                "task_closed",
+                after=report["at"],
+            )
             if breached(review_due, stop(decided and decided["at"], cancel_at)):
                 kinds.append("review")
         for kind in kinds:
             f[f"breached_{kind}"] += 1
         f["tasks_with_breach"] += bool(kinds)
+        f["tasks_with_centre_breach"] += bool({"routing", "review"} & set(kinds))
     for agency, values in samples.items():
         figures[agency]["median"] = float(statistics.median(values))
     return {agency: dict(values) for agency, values in figures.items()}
@@ -325,6 +339,7 @@ FIELDS = (
     "breached_review",
     "breached_due_date",
     "tasks_with_breach",
+    "tasks_with_centre_breach",
 )
 
 
@@ -376,9 +391,21 @@ async def test_quarterly_figures_match_the_timeline(engine: AsyncEngine) -> None
     # the reason, not zero changes.
     assert report.families_monitored == 4
     assert report.family_card.no_data is NoDataReason.not_configured and report.families == ()
+    # Routing breaches are the centre's (p.9): not among the body's shortcomings, but in the
+    # centre's finding with the count per body, apart from the body's own term (p.10).
     finding = next(f for f in report.conclusion.findings if f.agency == "education")
-    assert any("2 из 2 поручений нарушен срок маршрутизации" in s for s in finding.shortcomings)
-    assert any(f.agency is None for f in report.conclusion.findings)  # the centre's review
+    assert not any("срок направления" in s for s in finding.shortcomings)
+    centre = next(f for f in report.conclusion.findings if f.agency is None)
+    total = report.total
+    (routing,) = [s for s in centre.shortcomings if "срок направления ИПР органу" in s]
+    assert routing.startswith(f"по {total.breached_routing} из {total.received} поручений")
+    assert f"{education.name} — {education.breached_routing}" in routing
+    assert any(f"п. 11): {total.breached_review}" in s for s in centre.shortcomings)
+    sections = {s.key: s for s in export.sections(report)}
+    assert "Нарушен срок направления органу (п. 9)" not in sections["figures"].headers
+    centre_rows = {row[1]: row for row in sections["centre"].rows}
+    assert centre_rows["education"][3] == education.breached_routing
+    assert centre_rows["housing"][4] == housing.breached_review
 
 
 async def test_family_changes_come_from_the_card(engine: AsyncEngine) -> None:

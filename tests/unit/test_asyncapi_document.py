@@ -51,6 +51,7 @@ def test_every_exchange_and_queue_declared_is_in_the_document(document: dict[str
     assert described["exchange"] == {
         topology.tasks_exchange,
         topology.status_exchange,
+        topology.reports_exchange,
         topology.dead_letter_exchange,
     }
     assert document["channels"]["statusRoutingKey"]["address"] == STATUS_ROUTING_KEY

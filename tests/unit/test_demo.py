@@ -243,8 +243,8 @@ def test_the_latest_review_round_is_the_one_shown() -> None:
     routing = demo.deadline_cell(reviewed, DeadlineKind.routing)
     review = demo.deadline_cell(reviewed, DeadlineKind.review)
 
-    assert routing.plain == "met, on time" and routing.style == "green"
-    assert review.plain.startswith("at risk") and review.style == "yellow"
+    assert routing.plain == "соблюдён, в срок" and routing.style == "green"
+    assert review.plain.startswith("под угрозой") and review.style == "yellow"
     not_started = task(2, "health", TaskState.created)
     assert demo.deadline_cell(not_started, DeadlineKind.review).plain == "—"
 
@@ -271,9 +271,41 @@ def test_the_table_shows_russian_names_states_and_comments() -> None:
     text = console.export_text()
 
     assert "Здравоохранение" in text and "Жилищные отношения" in text
-    assert "reported" in text and "in progress" in text
+    assert "Отчёт получен" in text and "В работе" in text
     assert "осмотр проведён" in text
 
+
+def test_the_table_is_in_one_language_and_not_cut_at_80_columns() -> None:
+    title = "Прикрепление к поликлинике и медицинский осмотр детей по месту проживания"
+    current = plan(
+        task(1, "health", TaskState.reported, last_comment="осмотр проведён, карты восстановлены"),
+        task(2, "internal_affairs", TaskState.rejected_by_agency),
+    )
+    current = current.model_copy(
+        update={"tasks": [current.tasks[0].model_copy(update={"title": title}), current.tasks[1]]}
+    )
+    console = Console(file=io.StringIO(), width=80, record=True)
+
+    console.print(demo.render(current, AGENCIES, 1.5))
+    text = console.export_text()
+
+    assert "…" not in text  # nothing cut with an ellipsis
+    assert max(len(line) for line in text.splitlines()) <= 80
+    flat = " ".join(text.split())
+    for word in title.split():
+        assert word in flat
+    assert "1. Здравоохранение — Отчёт получен" in text
+    assert "Направление:" in text and "Проверка:" in text
+    assert "осмотр проведён, карты восстановлены" in flat
+    # No English words in the table, and no word broken across lines.
+    for english in ("Agency", "Activity", "State", "Routing", "Review", "reported", "rejected"):
+        assert english not in text
+    wide = Console(file=io.StringIO(), width=140, record=True)
+    wide.print(demo.render(current, AGENCIES, 1.5))
+    table = wide.export_text()
+    assert "…" not in table
+    for header in ("Орган", "Мероприятие", "Состояние", "Направление", "Проверка"):
+        assert header in table
 
 def test_refusals_map_to_exit_codes_and_carry_the_problem_detail() -> None:
     problem = {

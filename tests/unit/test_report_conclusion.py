@@ -36,23 +36,32 @@ def test_no_tasks_is_no_data_not_effective() -> None:
     assert finding.rating == rules.RATING_NO_DATA
 
 
-def test_routing_and_returns_quote_the_numbers() -> None:
-    finding = rules.assess_agency(
-        figures(delivered=10, delivered_on_time=7, breached_routing=3, reported=8, returned=4)
-    )
-    assert finding.rating == rules.RATING_WEAK
-    routing, returns = finding.shortcomings
-    assert routing.startswith("по 3 из 10 поручений нарушен срок маршрутизации")
-    assert "доставлены с опозданием — 3" in routing
+def test_routing_breaches_are_the_centres_not_the_bodys() -> None:
+    """Sending within two working days is the centre's duty (p.9): the body whose task was
+    late is not blamed, the centre is, with the numbers per body."""
+    housing = figures(delivered=10, delivered_on_time=7, breached_routing=3, reported=8, returned=4)
+    health = figures(agency="health", name="Здравоохранение", received=10, breached_routing=1)
+    report = rules.conclude([housing, health], [], card=CARD)
+    body, other, centre = report.findings
+    assert body.rating == rules.RATING_MOSTLY  # the returns only
+    (returns,) = body.shortcomings
     assert returns.startswith("возвратов на доработку — 4")
-    assert len(finding.proposals) == 2
+    assert not any("направлен" in s or "маршрутизац" in s for s in body.shortcomings)
+    assert other.rating == rules.RATING_EFFECTIVE
+    assert centre.agency is None and centre.name == rules.CENTRE_NAME
+    (routing,) = centre.shortcomings
+    assert routing.startswith("по 4 из 20 поручений нарушен срок направления ИПР органу")
+    assert "Жилищные отношения — 3, Здравоохранение — 1" in routing
+    assert "доставлены с опозданием — 3" in routing
+    assert centre.rating == rules.RATING_MOSTLY and len(centre.proposals) == 1
 
 
 def test_thresholds_are_inclusive_and_named() -> None:
     just = int(rules.ROUTING_BREACH_SHARE * 10)
-    assert rules.assess_agency(figures(breached_routing=just)).shortcomings
+    assert rules.assess_centre([figures(breached_routing=just)]) is not None
     below = figures(received=11, breached_routing=1)  # 9 % < 10 %
-    assert not rules.assess_agency(below).shortcomings
+    assert rules.assess_centre([below]) is None
+    assert not rules.assess_agency(figures(breached_routing=just)).shortcomings
     returns_below = figures(reported=5, returned=1)  # 20 % < 25 %
     assert not rules.assess_agency(returns_below).shortcomings
     returns_at = figures(reported=4, returned=1)
@@ -82,6 +91,9 @@ def test_centre_is_called_out_for_its_own_review_term() -> None:
     )
     centre = report.findings[-1]
     assert centre.agency is None and "п. 11): 2" in centre.shortcomings[0]
+    both = rules.assess_centre([figures(breached_review=1, breached_routing=5)])
+    assert both is not None and len(both.shortcomings) == 2
+    assert both.rating == rules.RATING_WEAK
     # the body itself is not blamed for the centre's review
     assert report.findings[0].rating == rules.RATING_EFFECTIVE
 
@@ -109,10 +121,13 @@ def test_families_summary_without_card_data_says_so_and_counts_nothing() -> None
 
 def test_rendered_text_numbers_the_findings() -> None:
     text = rules.conclude(
-        [figures(breached_routing=3), figures(agency="x", name="Икс")], [], card=CARD
+        [figures(returned=3, reported=5), figures(agency="x", name="Икс", breached_routing=3)],
+        [],
+        card=CARD,
     ).text
     assert "1. Жилищные отношения — работа в целом эффективна, есть недостатки." in text
     assert "2. Икс — работа эффективна." in text
+    assert "3. Центр поддержки семьи — работа в целом эффективна, есть недостатки." in text
     assert "Недостатков не выявлено." in text
 
 

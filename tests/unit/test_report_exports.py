@@ -44,7 +44,9 @@ def sample_report(card: FamilyCardReading | None = None) -> QuarterlyReport:
             accepted_first_time=4,
             returned=3,
             breached_routing=3,
+            breached_due_date=4,
             tasks_with_breach=4,
+            tasks_with_centre_breach=3,
             median_days_to_accept=2.5,
             accept_samples=6,
         ),
@@ -110,9 +112,11 @@ def test_csv_has_bom_semicolons_and_reads_back() -> None:
     assert housing["Поступило"] == "10" and housing["Возвраты на доработку"] == "3"
     assert housing["Медиана, раб. дней от доставки до принятия"] == "2,5"
     assert rows[3][0] == "Культура & <искусство>" and rows[3][-1] == ""
+    assert "Нарушен срок направления органу (п. 9)" not in rows[1]  # the centre's, apart
     titles = [r[0] for r in rows if len(r) == 1]
     assert titles == [
         "Показатели по органам",
+        "Сроки центра (пп. 9, 11)",
         "Изменения статуса семей (ЦКС)",
         "Заключение",
         "Примечания",
@@ -122,7 +126,16 @@ def test_csv_has_bom_semicolons_and_reads_back() -> None:
 
 def test_xlsx_has_a_sheet_per_section_and_reads_back() -> None:
     workbook = load_workbook(io.BytesIO(export.to_xlsx(sample_report())))
-    assert workbook.sheetnames == ["Показатели", "Семьи (ЦКС)", "Заключение", "Примечания"]
+    assert workbook.sheetnames == [
+        "Показатели",
+        "Сроки центра",
+        "Семьи (ЦКС)",
+        "Заключение",
+        "Примечания",
+    ]
+    centre = workbook["Сроки центра"]
+    assert [c.value for c in centre[1]] == list(export.CENTRE_HEADERS)
+    assert [c.value for c in centre[2]] == ["Жилищные отношения", "housing", 10, 3, 0, 3]
     sheet = workbook["Показатели"]
     header = [c.value for c in sheet[1]]
     assert header == list(export.FIGURE_HEADERS)
@@ -149,7 +162,11 @@ def test_xlsx_has_a_sheet_per_section_and_reads_back() -> None:
         "02.10.2026 09:00",
     ]
     conclusion = workbook["Заключение"]
-    assert any("маршрутизации" in str(c.value) for row in conclusion.iter_rows() for c in row)
+    rows = [[str(c.value) for c in row] for row in conclusion.iter_rows()]
+    (centre_row,) = [r for r in rows if r[0] == "Центр поддержки семьи"]
+    assert "нарушен срок направления ИПР органу" in centre_row[2]
+    (housing_row,) = [r for r in rows if r[0] == "Жилищные отношения"]
+    assert "направлен" not in housing_row[2]
 
 
 def test_svg_is_well_formed_and_accessible() -> None:
@@ -178,7 +195,10 @@ def test_svg_with_no_agencies() -> None:
 def test_json_and_text() -> None:
     data = json.loads(export.to_json(sample_report()))
     assert data["quarter"] == "2026Q3" and data["preliminary"] is False
-    assert data["agencies"][0]["breached"]["routing"] == 3
+    housing = data["agencies"][0]
+    assert housing["breached_by_centre"] == {"routing": 3, "review": 0}
+    assert housing["breached_by_body"] == {"due_date": 4}
+    assert housing["tasks_with_centre_breach"] == 3
     assert data["period"]["start"] == "2026-07-01T00:00:00+05:00"
     text = export.to_text(sample_report())
     assert "III квартал 2026 г." in text and "Заключение по итогам мониторинга" in text

@@ -55,10 +55,25 @@ def test_refused_transitions(state: S, event: E) -> None:
 
 
 def test_terminal_states_take_no_event() -> None:
+    """No body's word moves a finished task; only the centre settles a refused one."""
+    settling = {E.rerouted, E.closed}
     for state in TERMINAL:
         for event in E:
+            if state in (S.rejected_by_agency, S.failed) and event in settling:
+                continue
             with pytest.raises(InvalidTransition):
                 next_state(state, event)
+
+
+@pytest.mark.parametrize("state", [S.rejected_by_agency, S.failed])
+def test_the_centre_settles_a_refused_or_failed_task(state: S) -> None:
+    assert next_state(state, E.rerouted) is S.rerouted
+    assert next_state(state, E.closed) is S.closed
+    for other in (S.reported, S.accepted, S.cancelled, S.in_progress):
+        with pytest.raises(InvalidTransition):
+            next_state(other, E.rerouted)
+        with pytest.raises(InvalidTransition):
+            next_state(other, E.closed)
 
 
 def test_repeats_are_noops_not_errors() -> None:
@@ -75,6 +90,11 @@ def test_repeats_are_noops_not_errors() -> None:
         ([S.cancelled, S.cancelled], False),
         ([S.accepted, S.reported], False),
         ([S.accepted, S.rejected_by_agency], False),
+        ([S.accepted, S.rerouted, S.accepted], True),
+        ([S.rerouted, S.created], False),
+        ([S.closed, S.accepted], True),
+        ([S.closed], True),
+        ([S.cancelled, S.rerouted], False),
         ([], False),
     ],
 )

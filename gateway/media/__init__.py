@@ -1,0 +1,1 @@
+"""Evidence files of work reports (photo, video), stored by content hash."""
