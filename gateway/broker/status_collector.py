@@ -31,6 +31,7 @@ from collections import deque
 from pathlib import Path
 
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -206,12 +207,21 @@ class StatusCollector:
         the next.
         """
         last: dict[int, AbstractIncomingMessage] = {}
+        channel_of: dict[int, int] = {}
         for message in messages:
-            key = id(message.channel)
+            try:
+                key = id(message.channel)
+            except CONNECTION_EXCEPTIONS:
+                # Its channel is gone with the connection: the broker hands the message
+                # out again, and the inbox makes the second copy a no-op.
+                self._covered.add(id(message))
+                continue
+            channel_of[id(message)] = key
             if key not in last or (message.delivery_tag or 0) > (last[key].delivery_tag or 0):
                 last[key] = message
         for message in messages:
-            if message is not last[id(message.channel)]:
+            on = channel_of.get(id(message))
+            if on is not None and message is not last[on]:
                 self._covered.add(id(message))
         for message in last.values():
             await settle(message.ack(multiple=True), "ack status messages")
