@@ -9,8 +9,9 @@ trace context is stored with the outbox row (`carrier`) and the relay continues 
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -83,6 +84,29 @@ def headers_from(ctx: otel_context.Context) -> dict[str, str]:
     headers: dict[str, str] = {}
     propagate.inject(headers, context=ctx)
     return headers
+
+
+@contextlib.contextmanager
+def producing(stored: str | None, name: str) -> Iterator[dict[str, str]]:
+    """A producer span continuing the trace an outbox row was written in; yields the
+    headers to send with the message. Nothing (and no span) when traces are off."""
+    if not stored or not enabled():
+        yield {}
+        return
+    with tracer.start_as_current_span(
+        name, context=context_of(stored), kind=trace.SpanKind.PRODUCER
+    ):
+        yield headers_from(otel_context.get_current())
+
+
+def consuming(headers: Mapping[str, Any] | None, name: str) -> trace.Span | None:
+    """A consumer span for a received message, continuing its sender's trace; the caller
+    ends it. None when traces are off."""
+    if not enabled():
+        return None
+    return tracer.start_span(
+        name, context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER
+    )
 
 
 def context_from_headers(headers: Mapping[str, Any] | None) -> otel_context.Context:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from contracts.cases import CaseMessageType
 from contracts.clock import Clock
 from contracts.messages import MessageType
 from contracts.plans import TaskState
+from gateway import metrics, tracing
 from gateway.broker.connection import BrokerLink
 from gateway.services.outbox import OUTBOX_CHANNEL
 from gateway.store.engine import is_sqlite
@@ -193,13 +195,16 @@ class OutboxRelay:
         except BaseException:
             await self._release(rows)
             raise
+        started = time.perf_counter()
         outcomes = await asyncio.gather(
             *(self._publish(exchanges[row.exchange], row) for row in rows),
             return_exceptions=True,
         )
+        metrics.RELAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
         await self._hold("before_mark")
         pairs = list(zip(rows, outcomes, strict=True))
         sent = [row for row, outcome in pairs if outcome is None]
+        metrics.RELAY_PUBLISHED.inc(len(sent))
         failed = [(row, outcome) for row, outcome in pairs if outcome is not None]
         async with self._engine.begin() as conn:
             now = self._clock.now()
@@ -278,17 +283,18 @@ class OutboxRelay:
             return rows
 
     async def _publish(self, exchange: AbstractExchange, row: Any) -> None:
-        message = persistent_message(
-            row.body.encode(),
-            message_id=row.message_id,
-            correlation_id=row.plan_id,
-            message_type=row.message_type,
-            headers={"schema_version": 1},
-        )
-        message.timestamp = row.created_at
-        await exchange.publish(
-            message, routing_key=row.routing_key, mandatory=True, timeout=self._publish_timeout
-        )
+        with tracing.producing(row.trace_context, f"publish {row.message_type}") as trace_headers:
+            message = persistent_message(
+                row.body.encode(),
+                message_id=row.message_id,
+                correlation_id=row.plan_id,
+                message_type=row.message_type,
+                headers={"schema_version": 1, **trace_headers},
+            )
+            message.timestamp = row.created_at
+            await exchange.publish(
+                message, routing_key=row.routing_key, mandatory=True, timeout=self._publish_timeout
+            )
 
     async def _hold(self, point: str) -> None:
         """Test hook: stop here for good, so a test can kill the process at this point."""

@@ -27,8 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
@@ -39,6 +41,7 @@ from contracts.amqp import STATUS_ROUTING_KEY
 from contracts.cases import CaseMessageType, StepDecisionEnvelope
 from contracts.clock import Clock
 from contracts.messages import StatusEnvelope
+from gateway import metrics, tracing
 from gateway.broker import identity
 from gateway.broker.connection import BrokerLink, settle
 from gateway.broker.dead_letters import park
@@ -177,6 +180,8 @@ class StatusCollector:
             )
             for _, envelope in run
         ]
+        started = time.perf_counter()
+        spans = [tracing.consuming(m.headers, "apply status report") for m, _ in run]
         try:
             async with self._engine.begin() as conn:
                 outcome = await report_batch.apply_reports(
@@ -185,6 +190,7 @@ class StatusCollector:
                 if len(run) > 1:
                     await self._hold(HOLD_BEFORE_COMMIT, len(run))
         except Exception:
+            _end(spans)
             log.warning(
                 "a batch of %d status message(s) failed; applying them one at a time",
                 len(run),
@@ -193,6 +199,9 @@ class StatusCollector:
             for message, envelope in run:
                 await self._apply_one(message, envelope)
             return
+        _end(spans)
+        metrics.COLLECTOR_BATCH_SIZE.observe(len(run))
+        metrics.COLLECTOR_BATCH_SECONDS.observe(time.perf_counter() - started)
         by_id = {str(envelope.message_id): message for message, envelope in run}
         for message_id, error in outcome.missing.items():
             await self._dead_letter(by_id[message_id], error)
@@ -337,3 +346,9 @@ class StatusCollector:
             # Not parked: hand it back now, so no later `multiple` ack can cover it.
             requeue_on_failure=True,
         )
+
+
+def _end(spans: list[Any]) -> None:
+    for span in spans:
+        if span is not None:
+            span.end()

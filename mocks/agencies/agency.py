@@ -29,6 +29,7 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from contracts.amqp import Topology
 from contracts.messages import TaskAssignedEnvelope
+from mocks.agencies import tracing
 from mocks.agencies.admin_api import AgenciesAdmin, BodyFault, BodyFaultKind
 from mocks.agencies.broker import BodyLink, topology_set_up
 from mocks.agencies.config import AgencyBehaviour
@@ -213,9 +214,11 @@ class MockAgency:
                 self._plan.override(envelope.payload.task_id, _override(fault))
 
         message_id = str(envelope.message_id)
-        async with self._per_message.one_copy(message_id):
-            acceptance = await store.accept(envelope)
-            delivered = await reporter.deliver_in_order(acceptance.owed)
+        tracing.received(envelope.payload.task_id, message.headers)
+        with tracing.span_for(message.headers, f"{self.code} takes {envelope.type.value}"):
+            async with self._per_message.one_copy(message_id):
+                acceptance = await store.accept(envelope)
+                delivered = await reporter.deliver_in_order(acceptance.owed)
         if not delivered:
             await asyncio.sleep(_RETRY_PAUSE)
             await _settle(message.nack(requeue=True))

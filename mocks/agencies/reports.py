@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractExchange
 
 from contracts.amqp import STATUS_ROUTING_KEY, persistent_message
 from contracts.messages import MessageType, StatusEnvelope, StatusReport
+from mocks.agencies import tracing
 from mocks.agencies.broker import BrokerAway
 from mocks.agencies.store import AgencyStore, PlannedReport
 
@@ -106,6 +107,7 @@ class Reporter:
             message_id=report.message_id,
             correlation_id=report.plan_id,
             message_type=MessageType.task_status.value,
+            headers=dict[str, object](tracing.headers_for(report.task_id)),
         )
         await exchange.publish(message, routing_key=STATUS_ROUTING_KEY, mandatory=True, timeout=30)
         log.debug("%s: reported %s on task %s", self._agency, report.status, report.task_id)

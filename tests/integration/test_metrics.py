@@ -38,6 +38,7 @@ def value(
 async def test_metrics_follow_a_plan_to_its_end(harness: Harness) -> None:
     h = harness
     body = plan_body(h.centre, agencies=("health", "education"))
+    before = await scrape(h)
     submitted = await h.submit(body)
     assert submitted.status_code == 201
     plan_id = submitted.json()["id"]
@@ -62,6 +63,14 @@ async def test_metrics_follow_a_plan_to_its_end(harness: Harness) -> None:
     assert value(families, "gateway_outbox_lag_seconds") == 0
     assert value(families, "gateway_cases", flow="ipr", status="active") >= 1
     assert value(families, "gateway_incidents_open") == 0
+    # This process's counters moved with this plan: two tasks published, reports collected.
+    published = "gateway_relay_published_messages_total"
+    assert value(families, published) - value(before, published) >= 2
+    batches = "gateway_collector_batch_size_count"
+    assert value(families, batches) - value(before, batches) >= 1
+    assert value(families, "gateway_collector_batch_size_sum") - value(
+        before, "gateway_collector_batch_size_sum"
+    ) >= 2
     # HTTP series are per route template, not per plan.
     assert (
         value(
