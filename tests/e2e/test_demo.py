@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mocks.population import generate_population
 from tests.e2e.system import System, free_port
@@ -44,6 +45,23 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     assert page["total"] == 1
     (plan,) = page["items"]
     assert plan["task_states"] == {"accepted": 4}
+
+    # Issue 15: /metrics, parsed by prometheus-client's own parser, tells the same story:
+    # the demo's four tasks in their final state, nothing left in the outbox, and the
+    # collector's batches that carried the bodies' reports.
+    samples: dict[str, float] = {}
+    scraped = httpx.get(f"{system.url}/metrics", timeout=10)
+    assert scraped.status_code == 200
+    for family_ in text_string_to_metric_families(scraped.text):
+        for sample in family_.samples:
+            key = sample.name + "".join(f"|{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[key] = samples.get(key, 0.0) + sample.value
+    accepted = sum(
+        v for k, v in samples.items() if k.startswith("gateway_tasks|") and "state=accepted" in k
+    )
+    assert accepted == 4, samples
+    assert samples["gateway_outbox_lag_seconds"] == 0
+    assert samples["gateway_collector_batch_size_count"] > 0
 
     # The same command brought up the mock e-government bus and the gateway's lookups on it:
     # "who is this family?" with one member's IIN, assembled from the registries.
