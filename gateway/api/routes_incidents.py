@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CallerDep, State
@@ -61,6 +61,9 @@ def _out(view: incidents.IncidentView) -> IncidentOut:
 
 _SEEN = "Neither an admin's nor a centre's credential."
 
+# The store's integer key: a larger number is refused as input (422), not sent to SQL.
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The incident's number.")]
+
 
 @router.get(
     "",
@@ -85,7 +88,9 @@ async def list_incidents(
     response_model=IncidentDetailOut,
     responses=problem_responses(403, 404, notes={403: _SEEN}),
 )
-async def show_incident(incident_id: int, state: State, caller: CallerDep) -> IncidentDetailOut:
+async def show_incident(
+    incident_id: IncidentId, state: State, caller: CallerDep
+) -> IncidentDetailOut:
     async with state.engine.begin() as conn:
         detail = await incidents.show_incident(conn, incident_id, caller)
         await timeline.record_access(
@@ -113,7 +118,7 @@ async def show_incident(incident_id: int, state: State, caller: CallerDep) -> In
         notes={409: "Already resolved, or the task or plan no longer fits a replay."},
     ),
 )
-async def replay_incident(incident_id: int, state: State, caller: CallerDep) -> ReplayOut:
+async def replay_incident(incident_id: IncidentId, state: State, caller: CallerDep) -> ReplayOut:
     async with state.engine.begin() as conn:
         result = await incidents.replay_incident(
             conn, state.ctx, incident_id, caller, state.clock.now()
@@ -134,7 +139,7 @@ async def replay_incident(incident_id: int, state: State, caller: CallerDep) -> 
     responses=problem_responses(403, 404, 409, 422, notes={409: "Already resolved."}),
 )
 async def resolve_incident(
-    incident_id: int, body: Annotated[ResolveIn, Body()], state: State, caller: CallerDep
+    incident_id: IncidentId, body: Annotated[ResolveIn, Body()], state: State, caller: CallerDep
 ) -> IncidentOut:
     async with state.engine.begin() as conn:
         view = await incidents.resolve_incident(

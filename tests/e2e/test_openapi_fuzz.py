@@ -131,12 +131,15 @@ def _seed_case(system: System, career_centre_key: str) -> dict[str, str]:
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     system = System(root=tmp_path_factory.mktemp("fuzz"), prefix=prefix)
-    ports = [str(free_port()) for _ in range(4)]
+    ports = [str(free_port()) for _ in range(9)]
     try:
         system.start(
             "up", "up", "--work-seconds", "0.05",
             "--shep-port", ports[0], "--egov-port", ports[1], "--kandas-port", ports[2],
             "--agencies-admin-port", ports[3],
+            "--migration-portal-port", ports[4], "--labour-market-port", ports[5],
+            "--ca-port", ports[6], "--family-card-port", ports[7],
+            "--kandas-bodies-admin-port", ports[8],
         )  # fmt: skip
         system.wait_ready(timeout=60)
         credentials = system.root / "credentials.json"
@@ -154,6 +157,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         real["career_centre"] = {**real["agency"]}
         for ids in real.values():
             ids.update(case)
+            # Names no key here may touch (a client, an incident): the refusals are checked.
+            ids.update(client_id=str(uuid.uuid4()), incident_id="1")
         yield Running(system.url, keys, real)
     finally:
         system.stop_all()
