@@ -82,6 +82,12 @@ def _write(path: Path, data: dict[str, dict[str, str]]) -> None:
         json.dump(data, handle, indent=2, ensure_ascii=False)
 
 
+def new_password() -> str:
+    """A body's broker password. Hex, never URL-safe base64: a password that starts with
+    `-` is read by rabbitmqctl as an option (seen failing one CI run in 64)."""
+    return secrets.token_hex(24)
+
+
 async def provision(
     ctl: Rabbitmqctl, prefix: str, bodies: Iterable[str], credentials_file: Path
 ) -> list[BodyCredentials]:
@@ -93,10 +99,10 @@ async def provision(
         entry = stored.get(code)
         password = entry["password"] if entry and entry.get("user") == user else None
         if user not in existing:
-            password = password or secrets.token_urlsafe(24)
+            password = password or new_password()
             await ctl.add_user(user, password)
         elif password is None:
-            password = secrets.token_urlsafe(24)
+            password = new_password()
             await ctl.change_password(user, password)
         rules = body_permissions(prefix, code)
         await ctl.set_permissions(user, rules.configure, rules.write, rules.read)

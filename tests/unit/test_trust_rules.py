@@ -73,3 +73,9 @@ def test_consent_fails_closed() -> None:
     referral = check_consent(purposes["employment_referral"], "900101300011", application)
     assert referral is not None and referral.field == "consent"
     assert check_consent(purposes["ipr_monitoring"], "900101300011", None) is None
+
+
+def test_broker_passwords_never_look_like_an_option() -> None:
+    from gateway.broker.provision import new_password
+
+    assert all(not new_password().startswith("-") for _ in range(2000))
