@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -64,9 +65,31 @@ def available() -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port below the kernel's ephemeral range.
+
+    A port that `bind(0)` hands out comes from the range outgoing connections use too, so
+    between this call and the child's own bind, any connection the machine opens (the
+    gateway's to RabbitMQ, say) may take it, and the child dies with "address already in
+    use" (seen in CI). Ports below the range are never taken that way.
+    """
+    low, _ = _ephemeral_range()
+    for _ in range(200):
+        port = random.randrange(20000, min(low, 32768))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def port_open(port: int) -> bool:

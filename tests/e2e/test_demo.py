@@ -54,8 +54,8 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     assert scraped.status_code == 200
     for family_ in text_string_to_metric_families(scraped.text):
         for sample in family_.samples:
-            key = sample.name + "".join(f"|{k}={v}" for k, v in sorted(sample.labels.items()))
-            samples[key] = samples.get(key, 0.0) + sample.value
+            series = sample.name + "".join(f"|{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[series] = samples.get(series, 0.0) + sample.value
     accepted = sum(
         v for k, v in samples.items() if k.startswith("gateway_tasks|") and "state=accepted" in k
     )

@@ -89,11 +89,7 @@ async def individuals(bus: Bus) -> AsyncIterator[IndividualsClient]:
         yield IndividualsClient(channel)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.e2e.system import free_port  # noqa: E402  (below the ephemeral range)
 
 
 async def test_a_person_is_found_with_documents_and_registration(
