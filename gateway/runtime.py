@@ -143,7 +143,6 @@ async def serve(
     )
     portal = outside_systems.egov_portal(settings)
     labour = outside_systems.labour_market(settings)
-    kandas_status = outside_systems.kandas(settings)
     notifier = PortalNotifier(engine, link, ctx, clock, portal) if portal is not None else None
     dead_letters = DeadLetterRecorder(engine, link, ctx, clock)
     mail_sender, mail_channel = mailer_sender(settings)
@@ -180,7 +179,7 @@ async def serve(
         workers.append(
             lambda: portal_intake.run(
                 engine, ctx, portal, clock, settings.egov_poll_seconds,
-                labour=labour, kandas=kandas_status, on_outbox_write=relay.wake,
+                labour=labour, kandas=kandas, on_outbox_write=relay.wake,
             )
         )
     if "dead-letters" in components:
@@ -255,7 +254,7 @@ async def serve(
         await dead_letters.stop()
         await relay.stop()
         await link.close()
-        for client in (portal, labour, kandas_status):
+        for client in (portal, labour):
             if client is not None:
                 await client.aclose()
         await engine.dispose()

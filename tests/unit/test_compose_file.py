@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gateway.config import Settings
@@ -34,7 +35,7 @@ def test_compose_runs_the_broker_the_store_and_the_gateway_healthily() -> None:
 def test_docker_compose_validates_the_file_where_it_is_installed() -> None:
     tool = shutil.which("docker-compose")
     if tool is None:
-        return  # the structural test above still ran; CI machines may lack Docker
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
     done = subprocess.run(
         [tool, "-f", str(ROOT / "compose.yaml"), "config", "-q"],
         capture_output=True,
