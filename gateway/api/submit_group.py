@@ -8,10 +8,13 @@ the rows it wrote (`queries.view_of_written`), so a plan costs its inserts and n
 more.
 
 Nothing is answered before the commit: a centre that got its 201 has its plan on disk.
-Any failure in a group (a submit the rules refuse, a lost connection, two submits racing
-on one Idempotency-Key) rolls the whole group back, and each of its submits is then
-written alone in a transaction of its own, as before group commit: the refused one is
-refused alone, the others are accepted. So no failure can leave half a plan behind.
+A submit the rules refuse (a body that is not connected, a date in the future) is
+refused before the group's transaction and leaves the group. The group's plans are then
+written with one statement per table (`plans.write_plans`), and its Idempotency-Keys
+looked up in one query. Any other failure in a group (a lost connection, a key reused for
+another plan, one key twice in the group, two submits racing on one key) rolls the whole
+group back, and each of its submits is then written alone in a transaction of its own,
+as before group commit. So no failure can leave half a plan behind.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from gateway.auth import Caller
 from gateway.services import plans as plan_service
 from gateway.services import queries
 from gateway.services.context import Context
+
+
+class _OneByOne(Exception):
+    """A group that must be settled submit by submit, each in its own transaction."""
 
 
 @dataclass(frozen=True)
@@ -86,22 +93,53 @@ class SubmitGroup:
             self._on_commit()  # wake the relay: the group's tasks are in the outbox
 
     async def _write_group(self, group: list[_Submit]) -> None:
+        """The group's plans in one transaction and one statement per table.
+
+        A submit the rules refuse is answered at once and leaves the group; anything
+        else that fails (a key used for another plan, a key twice in one group, the
+        store) fails the group, which is then written one by one (`_write`).
+        """
+        checked: list[_Submit] = []
+        for item in group:
+            try:
+                plan_service.check_submission(self._ctx, item.submission, item.caller, item.now)
+            except Exception as refused:
+                if not item.answer.done():
+                    item.answer.set_exception(refused)
+                continue
+            checked.append(item)
+        if not checked:
+            return
+        keyed = [(i.submission.centre, i.idempotency_key) for i in checked if i.idempotency_key]
+        if len(set(keyed)) != len(keyed):
+            raise _OneByOne("one Idempotency-Key twice in a group")
         answers: list[tuple[_Submit, tuple[plan_service.SubmitResult, PlanView]]] = []
         async with self._engine.begin() as conn:
-            for item in group:
-                result = await plan_service.submit_plan(
-                    conn,
+            used = await plan_service.find_by_idempotency_keys(conn, keyed)
+            prepared: list[plan_service.PreparedPlan] = []
+            for item in checked:
+                fingerprint = plan_service.request_fingerprint(item.submission)
+                seen = used.get((item.submission.centre, item.idempotency_key or ""))
+                if item.idempotency_key and seen is not None:
+                    plan_id, request_hash = seen
+                    if request_hash != fingerprint:
+                        raise _OneByOne("an Idempotency-Key used for another plan")
+                    view = await queries.read_plan(conn, plan_id, item.caller, item.now)
+                    again = plan_service.SubmitResult(plan_id, created=False)
+                    answers.append((item, (again, view)))
+                    continue
+                plan = plan_service.prepare_plan(
                     self._ctx,
                     item.submission,
                     item.caller,
                     idempotency_key=item.idempotency_key,
+                    fingerprint=fingerprint,
                     now=item.now,
                 )
-                if result.written is not None:
-                    view = queries.view_of_written(result.written, item.now)
-                else:  # an Idempotency-Key seen before: the plan as it stands
-                    view = await queries.read_plan(conn, result.plan_id, item.caller, item.now)
-                answers.append((item, (result, view)))
+                prepared.append(plan)
+                result = plan_service.SubmitResult(plan.plan["id"], True, plan.written)
+                answers.append((item, (result, queries.view_of_written(plan.written, item.now))))
+            await plan_service.write_plans(conn, prepared)
         for item, outcome in answers:  # committed: now they may be told
             if not item.answer.done():
                 item.answer.set_result(outcome)

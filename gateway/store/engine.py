@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from gateway.store import sqlite_inline
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -28,14 +30,27 @@ def open_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:
-    database = make_url(url).database
+    parsed = make_url(url)
+    database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One connection, so writers queue in the event loop (FIFO, no cost while waiting)
     # instead of in SQLite's busy handler, which sleeps up to 100 ms between tries and
     # made every request wait on the slowest writer. SQLite has one writer anyway.
+    # Statements run in the event loop's thread (gateway/store/sqlite_inline.py), so
+    # the busy timeout is short: it is time the whole process waits.
+    sqlite_inline.register()
+    inline = parsed.set(drivername=f"sqlite+{sqlite_inline.DRIVER}")
     engine = create_async_engine(
-        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120
+        inline,
+        connect_args={
+            "timeout": sqlite_inline.BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+            "factory": sqlite_inline.InlineConnection,
+        },
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=120,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -46,7 +61,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite_inline.BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -87,3 +87,81 @@ async def test_a_retried_submit_is_answered_with_the_plan_as_it_stands(harness: 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     assert [t["id"] for t in again.json()["tasks"]] == [t["id"] for t in first.json()["tasks"]]
+
+
+async def test_a_group_answers_a_known_key_with_its_plan_and_refuses_a_key_reused(
+    harness: Harness,
+) -> None:
+    """Keys already used, looked up for the whole group in one query, still answer as
+    one by one: the same plan again is 200 with the stored plan, another plan under a
+    used key is 409 alone, and the rest of the group is written."""
+    h = harness
+    known = plan_body(h.centre)
+    known["external_id"] = "known"
+    first = await h.submit(known, **{"Idempotency-Key": "known"})
+    assert first.status_code == 201
+    other = plan_body(h.centre)
+    other["external_id"] = "other-plan"
+    fresh = []
+    for n in range(6):
+        body = plan_body(h.centre)
+        body["external_id"] = f"fresh-{n}"
+        fresh.append(body)
+
+    responses = await asyncio.gather(
+        h.submit(known, **{"Idempotency-Key": "known"}),
+        h.submit(other, **{"Idempotency-Key": "known"}),
+        *(h.submit(b, **{"Idempotency-Key": f"fresh-{i}"}) for i, b in enumerate(fresh)),
+    )
+
+    again, reused = responses[0], responses[1]
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert reused.status_code == 409, reused.text
+    assert [r.status_code for r in responses[2:]] == [201] * 6
+    async with h.engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                select(plans.c.external_id).where(plans.c.centre == h.centre)
+            )
+        ).scalars()
+        names = sorted(stored)
+    assert names == sorted(["known", *(f"fresh-{n}" for n in range(6))])
+
+
+async def test_a_group_costs_one_statement_per_table(harness: Harness) -> None:
+    """Eight plans written together take as many statements as one plan does."""
+    from sqlalchemy import event
+
+    h = harness
+    caller = Caller(client_id="c-test", kind=ClientKind.centre, scope=h.centre)
+    now = h.clock.now()
+    prepared = [
+        plan_service.prepare_plan(
+            h.ctx,
+            PlanSubmission.model_validate(plan_body(h.centre)),
+            caller,
+            idempotency_key=None,
+            fingerprint="f",
+            now=now,
+        )
+        for _ in range(8)
+    ]
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(h.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with h.engine.begin() as conn:
+            await plan_service.write_plans(conn, prepared[:1])
+        one = len(statements)
+        statements.clear()
+        async with h.engine.begin() as conn:
+            await plan_service.write_plans(conn, prepared[1:])
+        many = len(statements)
+    finally:
+        event.remove(h.engine.sync_engine, "before_cursor_execute", count)
+    assert many == one
+    assert one <= 10
