@@ -20,11 +20,15 @@ Layout:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelNotFoundEntity
 from pamqp.common import FieldTable
 
 STATUS_ROUTING_KEY = "status"
@@ -177,3 +181,45 @@ async def exchange(channel: AbstractChannel, name: str) -> AbstractExchange:
 
 def agency_codes(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(codes)))
+
+
+async def wait_for_queue(
+    connection: Callable[[], AbstractConnection | None],
+    queue: str,
+    stop: asyncio.Event,
+    *,
+    pause: float = 0.5,
+) -> bool:
+    """Wait until `queue` exists; False if `stop` was set first.
+
+    A body that connects as its own broker user may not declare anything: the gateway
+    declares the body's queue, and it may start after the body. A passive declare is
+    allowed to any user. `connection` is asked again on every try, since a body's link
+    may have reconnected meanwhile (None while it is away).
+    """
+    said = False
+    while not stop.is_set():
+        current = connection()
+        if current is not None:
+            try:
+                channel = await current.channel()
+            except CONNECTION_EXCEPTIONS:
+                channel = None
+            if channel is not None:
+                try:
+                    await channel.declare_queue(queue, passive=True)
+                    return True
+                except ChannelNotFoundEntity:
+                    if not said:
+                        said = True
+                        logging.getLogger(__name__).info(
+                            "%s does not exist yet; waiting for the gateway to declare it", queue
+                        )
+                except CONNECTION_EXCEPTIONS:
+                    pass
+                finally:
+                    with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+                        await channel.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+    return False

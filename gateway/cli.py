@@ -120,6 +120,11 @@ def up(
     manual_bodies: str = typer.Option(
         "", help="Kandas chain bodies left to people on the web pages (comma-separated codes)."
     ),
+    broker_identities: bool = typer.Option(
+        True,
+        help="Give every mock body its own RabbitMQ user (`gateway broker provision`) and "
+        "have the gateway take the reporting body from the broker-checked user_id.",
+    ),
 ) -> None:
     """Bring the whole system up on this machine: the gateway, its web pages and every mock."""
     from gateway.agencies import load_agencies
@@ -144,6 +149,7 @@ def up(
             await engine.dispose()
 
     asyncio.run(prepare())
+    users_file = _provision_for_up(settings) if mocks and broker_identities else None
     options = MockOptions(
         seed, families, shep_port, egov_port, kandas_port, agencies_admin_port, True,
         work_seconds, reject_rate,
@@ -153,6 +159,7 @@ def up(
         manual_bodies=tuple(c.strip() for c in manual_bodies.split(",") if c.strip()),
         family_card_port=family_card_port,
         kandas_bodies_admin_port=kandas_bodies_admin_port,
+        broker_users=users_file,
     )  # fmt: skip
     procs = start_mocks(options) if mocks else []
     procs.insert(0, start_gateway(options))
@@ -165,6 +172,30 @@ def up(
     typer.echo(f"development credentials: {settings.credentials_file}")
     typer.echo("try: gateway demo        stop: Ctrl-C")
     raise typer.Exit(supervise(procs))
+
+
+def _provision_for_up(settings: Settings) -> Path | None:
+    """The bodies' broker users, or None (said on the console) where rabbitmqctl cannot
+    make them: the system then runs, but without identities the broker checks."""
+    from gateway.broker.provision import ProvisionError
+    from gateway.broker.provision_cli import provision_connected
+
+    try:
+        made = provision_connected(settings)
+    except ProvisionError as error:
+        typer.echo(
+            f"broker identities: NOT provisioned ({error}). The mock bodies publish as the "
+            "gateway's own broker user and the gateway does not check who reports. Run "
+            "`gateway up` as a user who may run rabbitmqctl (root, or one with the Erlang "
+            "cookie), or pass --no-broker-identities.",
+            err=True,
+        )
+        return None
+    typer.echo(
+        f"broker identities: {len(made)} bodies with their own RabbitMQ users "
+        f"(credentials in {settings.broker_users_file})"
+    )
+    return settings.broker_users_file
 
 
 @mocks_app.command("up")

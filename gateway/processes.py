@@ -43,6 +43,10 @@ class MockOptions:
     manual_bodies: tuple[str, ...] = ()
     """Chain bodies whose steps people take on the web pages: the mock leaves them alone."""
     family_card_port: int = 8240
+    broker_users: Path | None = None
+    """The bodies' own broker users (`gateway broker provision`): the mock bodies connect
+    as them and the gateway requires them. None: every body publishes as the gateway's
+    broker user and the gateway takes the body a message names (no identities checked)."""
 
     @property
     def shep_url(self) -> str:
@@ -117,6 +121,7 @@ def start_mocks(options: MockOptions) -> list[subprocess.Popen[bytes]]:
                 str(options.reject_rate),
                 "--admin-port",
                 str(options.agencies_admin_port),
+                *_broker_users_args(options),
             )
         )
     _wait_for(shep_state / "bus-cert.pem", procs[0], seconds=20)
@@ -140,6 +145,10 @@ def start_ca(options: MockOptions) -> subprocess.Popen[bytes]:
     return proc
 
 
+def _broker_users_args(options: MockOptions) -> list[str]:
+    return ["--broker-users", str(options.broker_users)] if options.broker_users else []
+
+
 def _kandas_bodies_args(options: MockOptions) -> list[str]:
     """The chain's bodies sign with the keys the mock CA writes into its state directory."""
     args = [
@@ -155,7 +164,7 @@ def _kandas_bodies_args(options: MockOptions) -> list[str]:
     ]  # fmt: skip
     if options.kandas_bodies_return_at:
         args += ["--return-at", options.kandas_bodies_return_at]
-    return args
+    return args + _broker_users_args(options)
 
 
 def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
@@ -168,6 +177,8 @@ def start_gateway(options: MockOptions) -> subprocess.Popen[bytes]:
     env.setdefault("GATEWAY_CA_ROOT", str(CA_ROOT))
     env.setdefault("GATEWAY_FAMILY_CARD_URL", options.family_card_url)
     env.setdefault("GATEWAY_KANDAS_URL", options.kandas_url)
+    if options.broker_users is not None:
+        env.setdefault("GATEWAY_BROKER_IDENTITIES", "required")
     env.setdefault("GATEWAY_PUBLIC_URL", f"http://127.0.0.1:{env.get('GATEWAY_API_PORT', '8080')}")
     return _python("-m", "gateway", "serve", "--digest", env=env)
 

@@ -11,6 +11,9 @@ second run may be going on against the same broker, and a run between a crash an
 has queues no one consumes from for a moment. Even then, a prefix some connection still
 consumes from is left alone (see `leftovers`).
 
+The body users that `gateway up` provisions for a test's prefix (`t….body.<code>`) are
+swept the same way: the e2e fixture deletes its own, a killed run leaves them.
+
 Listing needs `rabbitmqctl` (Debian's package, run as root or as the rabbitmq user);
 without it the sweep is skipped and says so.
 """
@@ -53,9 +56,7 @@ def _prefix(name: str) -> str:
     return match.group(1)
 
 
-def leftovers(
-    queues: list[tuple[str, int]], exchanges: list[str]
-) -> tuple[list[str], list[str]]:
+def leftovers(queues: list[tuple[str, int]], exchanges: list[str]) -> tuple[list[str], list[str]]:
     """What is safe to delete: the names of prefixes no one consumes from.
 
     Another test run may be going on against the same broker (two developers, one machine):
@@ -80,6 +81,27 @@ async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
         await connection.close()
 
 
+def _delete_users(users: list[str], timeout: float) -> None:
+    """rabbitmqctl at most four at a time: each is an Erlang VM starting (about a second)."""
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None or not users:
+        return
+
+    async def delete(user: str, gate: asyncio.Semaphore) -> None:
+        async with gate:
+            process = await asyncio.create_subprocess_exec(
+                ctl, "-q", "delete_user", user,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            await process.wait()
+
+    async def all_of_them() -> None:
+        gate = asyncio.Semaphore(4)
+        await asyncio.gather(*(delete(user, gate) for user in users))
+
+    asyncio.run(asyncio.wait_for(all_of_them(), timeout))
+
+
 def sweep(url: str, *, timeout: float = 120.0) -> str:
     """Delete the test-named queues and exchanges of runs that are over; say what was done."""
     if os.environ.get("GATEWAY_TEST_SWEEP", "0") != "1":
@@ -88,14 +110,21 @@ def sweep(url: str, *, timeout: float = 120.0) -> str:
     exchange_rows = _rows("exchanges", "name", timeout)
     if queue_rows is None or exchange_rows is None:
         return "broker sweep skipped: rabbitmqctl is not available to list queues"
-    queues, exchanges = leftovers(
-        [(row[0], int(row[1])) for row in queue_rows if len(row) == 2 and row[1].isdigit()],
-        [row[0] for row in exchange_rows],
-    )
+    listed = [(row[0], int(row[1])) for row in queue_rows if len(row) == 2 and row[1].isdigit()]
+    queues, exchanges = leftovers(listed, [row[0] for row in exchange_rows])
+    busy = {_prefix(name) for name, consumers in listed if consumers > 0}
+    users = [row[0] for row in _rows("users", "", timeout) or [] if _prefix(row[0]) not in busy]
+    try:
+        _delete_users(users, timeout)
+    except TimeoutError:
+        return f"broker sweep incomplete (TimeoutError): {len(users)} test users listed"
     if not queues and not exchanges:
-        return "broker sweep: no test queues left over"
+        return f"broker sweep: no test queues left over; {len(users)} test users deleted"
     try:
         asyncio.run(asyncio.wait_for(_delete(url, queues, exchanges), timeout))
     except (TimeoutError, OSError, aio_pika.exceptions.AMQPException) as exc:
         return f"broker sweep incomplete ({type(exc).__name__}): {len(queues)} queues listed"
-    return f"broker sweep: deleted {len(queues)} test queues and {len(exchanges)} exchanges"
+    return (
+        f"broker sweep: deleted {len(queues)} test queues, {len(exchanges)} exchanges "
+        f"and {len(users)} users"
+    )

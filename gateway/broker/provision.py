@@ -2,34 +2,35 @@
 
 Each body's user (`<prefix>.body.<code>`, gateway/broker/identity.py) may read only its
 own queue and publish only to the status exchange; it can declare nothing. Done with
-`rabbitmqctl` (the management HTTP API is not assumed to be on), idempotently: an
-existing user keeps its password when the credentials file still has it, and gets a new
-one (written to the file) otherwise; permissions are set every time. Nothing but the
-users this prefix names is ever touched: never `guest`, never another prefix's users.
+`rabbitmqctl` (the management HTTP API is not assumed to be on) in one
+`import_definitions` call, idempotently: a body keeps its password while the credentials
+file (`contracts/broker_users.py`) still has it, and gets a new one otherwise;
+permissions are set every time. Nothing but the users this prefix names is ever touched:
+never `guest`, never another prefix's users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
-import os
 import secrets
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+from contracts.broker_users import BrokerUser, read_users, write_users
 from gateway.broker.identity import USER_INFIX, body_permissions, body_user
+
+BodyCredentials = BrokerUser
+"""The name the gateway's code has used for a body's broker user."""
 
 
 class ProvisionError(RuntimeError):
     """rabbitmqctl failed; the message says which command and why."""
-
-
-@dataclass(frozen=True)
-class BodyCredentials:
-    body: str
-    user: str
-    password: str
 
 
 class Rabbitmqctl:
@@ -37,49 +38,64 @@ class Rabbitmqctl:
         self.command = command
         self.vhost = vhost
 
-    async def _run(self, *args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            self.command,
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
+    async def _run(self, *args: str, stdin: bytes | None = None) -> str:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self.command,
+                *args,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else None,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as error:
+            raise ProvisionError(f"cannot run {self.command}: {error}") from None
+        out, err = await process.communicate(stdin)
         if process.returncode != 0:
-            # Never echo a password: add_user/change_password pass it as the last argument.
+            # Never echo a password: only the command's name and first argument are shown.
             shown = " ".join(args[:2])
-            raise ProvisionError(f"rabbitmqctl {shown} failed: {err.decode(errors='replace')}")
+            problem = (err or out).decode(errors="replace").strip()
+            raise ProvisionError(f"rabbitmqctl {shown} failed: {problem}")
         return out.decode()
 
     async def users(self) -> set[str]:
         listed = json.loads(await self._run("list_users", "--formatter", "json", "--quiet"))
         return {entry["user"] for entry in listed}
 
-    async def add_user(self, user: str, password: str) -> None:
-        await self._run("add_user", user, password)
+    async def permissions(self) -> dict[str, tuple[str, str, str]]:
+        listed = json.loads(
+            await self._run("list_permissions", "-p", self.vhost, "--formatter", "json", "--quiet")
+        )
+        return {e["user"]: (e["configure"], e["write"], e["read"]) for e in listed}
 
-    async def change_password(self, user: str, password: str) -> None:
-        await self._run("change_password", user, password)
+    async def import_definitions(self, document: dict[str, Any]) -> None:
+        """On standard input: a file would have to be readable by the broker's own user,
+        since the server, not this CLI, opens it."""
+        await self._run("import_definitions", stdin=json.dumps(document).encode())
 
-    async def set_permissions(self, user: str, configure: str, write: str, read: str) -> None:
-        await self._run("set_permissions", "-p", self.vhost, user, configure, write, read)
+    async def wait_for_permissions(self, users: set[str], seconds: float = 30.0) -> None:
+        """`import_definitions` returns before the broker has applied the document."""
+        deadline = time.monotonic() + seconds
+        while True:
+            missing = users - set(await self.permissions())
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise ProvisionError(
+                    f"the broker did not apply the definitions for {sorted(missing)[:3]} "
+                    f"within {seconds:.0f} s"
+                )
+            await asyncio.sleep(0.2)
 
     async def delete_user(self, user: str) -> None:
         await self._run("delete_user", user)
 
 
-def _read(path: Path) -> dict[str, dict[str, str]]:
-    if not path.exists():
-        return {}
-    data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def _write(path: Path, data: dict[str, dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False)
+def password_hash(password: str) -> str:
+    """RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt + SHA-256(salt + password))
+    with a 4-byte salt, so that the definitions file never carries a password in clear."""
+    salt = secrets.token_bytes(4)
+    digest = hashlib.sha256(salt + password.encode("utf-8")).digest()
+    return base64.b64encode(salt + digest).decode("ascii")
 
 
 def new_password() -> str:
@@ -88,34 +104,63 @@ def new_password() -> str:
     return secrets.token_hex(24)
 
 
+def definitions(prefix: str, users: Iterable[BrokerUser]) -> dict[str, list[dict[str, Any]]]:
+    """The users and their permissions as one definitions document: `rabbitmqctl
+    import_definitions` applies it in one call (about a second, against a second per user
+    and per permission with add_user/set_permissions), and it merges: nothing else on the
+    broker is touched."""
+    users = list(users)
+    return {
+        "users": [
+            {
+                "name": u.user,
+                "password_hash": password_hash(u.password),
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": [],
+            }
+            for u in users
+        ],
+        "permissions": [
+            {"user": u.user, "vhost": u.vhost, **asdict(body_permissions(prefix, u.body))}
+            for u in users
+        ],
+    }
+
+
 async def provision(
     ctl: Rabbitmqctl, prefix: str, bodies: Iterable[str], credentials_file: Path
 ) -> list[BodyCredentials]:
-    stored = _read(credentials_file)
-    existing = await ctl.users()
-    made: list[BodyCredentials] = []
+    """A user per body, with the body's permissions; a body that is in the credentials
+    file keeps its password, any other gets a new one. Returns once the broker has them
+    (the import runs asynchronously inside RabbitMQ)."""
+    stored = read_users(credentials_file)
+    made: list[BrokerUser] = []
     for code in sorted(set(bodies)):
         user = body_user(prefix, code)
         entry = stored.get(code)
-        password = entry["password"] if entry and entry.get("user") == user else None
-        if user not in existing:
-            password = password or new_password()
-            await ctl.add_user(user, password)
-        elif password is None:
-            password = new_password()
-            await ctl.change_password(user, password)
-        rules = body_permissions(prefix, code)
-        await ctl.set_permissions(user, rules.configure, rules.write, rules.read)
-        stored[code] = {"user": user, "password": password, "vhost": ctl.vhost}
-        made.append(BodyCredentials(code, user, password))
-    _write(credentials_file, stored)
+        password = entry.password if entry and entry.user == user else new_password()
+        made.append(BrokerUser(code, user, password, ctl.vhost))
+    if not made:
+        return []
+    await ctl.import_definitions(definitions(prefix, made))
+    await ctl.wait_for_permissions({u.user for u in made})
+    stored.update({u.body: u for u in made})
+    write_users(credentials_file, stored)
     return made
 
 
 async def deprovision(ctl: Rabbitmqctl, prefix: str) -> list[str]:
-    """Delete every body user of this prefix (tests; a decommissioned deployment)."""
+    """Delete every body user of this prefix (tests; a decommissioned deployment).
+
+    A few rabbitmqctl processes at a time: each one is a second of an Erlang VM starting.
+    """
     marker = f"{prefix}{USER_INFIX}"
     gone = sorted(u for u in await ctl.users() if u.startswith(marker))
-    for user in gone:
-        await ctl.delete_user(user)
+    at_once = asyncio.Semaphore(4)
+
+    async def delete(user: str) -> None:
+        async with at_once:
+            await ctl.delete_user(user)
+
+    await asyncio.gather(*(delete(user) for user in gone))
     return gone

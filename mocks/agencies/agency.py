@@ -67,8 +67,13 @@ class MockAgency:
         behaviour: AgencyBehaviour,
         prefetch: int = 50,
         admin: AgenciesAdmin | None = None,
+        user_id: str | None = None,
     ) -> None:
+        """`user_id`: the body's own broker user, when it connects as one (a provisioned
+        deployment). Such a user may declare nothing: the gateway owns the topology, and
+        the body waits for its queue instead of declaring it."""
         self.code = code
+        self._user_id = user_id
         self._admin = admin
         self.state_path = database_path(state_dir, code)
         self._link = link
@@ -97,7 +102,9 @@ class MockAgency:
     async def _start(self) -> None:
         now = self._admin.now if self._admin is not None else time.time
         self._store = await AgencyStore.open(self.state_path, self._plan, now=now)
-        self._reporter = Reporter(None, self._store, self.code, broker_up=lambda: self._link.up)
+        self._reporter = Reporter(
+            None, self._store, self.code, broker_up=lambda: self._link.up, user_id=self._user_id
+        )
         self._scheduler = Scheduler(
             self._store, self._reporter, self.code, now=now, ready=lambda: self._link.up
         )
@@ -113,7 +120,8 @@ class MockAgency:
         await self._link.add(self._set_up_consuming)
 
     async def _set_up_publishing(self, connection: AbstractConnection) -> None:
-        await topology_set_up(self._topology, (self.code,))(connection)
+        if self._user_id is None:
+            await topology_set_up(self._topology, (self.code,))(connection)
         await self._close_channels()
         channel = await self._link.channel(connection, confirms=True, returns=True)
         self._channels.append(channel)

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from contracts.broker_users import BrokerUser, users_for
 from mocks.agencies.broker import BrokerUnavailable
 from mocks.agencies.config import AgencyBehaviour
 from mocks.agencies.runner import run_agencies
@@ -74,6 +75,15 @@ def run(
             min=0, max=65535, help="Port of the admin API (/__admin) on 127.0.0.1; 0 turns it off."
         ),
     ] = 8230,
+    broker_users: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="GATEWAY_BROKER_USERS_FILE",
+            help="The bodies' own broker users (written by `gateway broker provision`): each "
+            "body connects as its own user and signs its reports with it. Without it, every "
+            "body uses --amqp-url's user.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="DEBUG shows every message.")] = "INFO",
 ) -> None:
     """Serve the agencies' queues until SIGTERM or Ctrl-C."""
@@ -88,10 +98,12 @@ def run(
         rework_rate=rework_rate,
         seed=seed,
     )
+    users = _broker_users(broker_users, codes)
     try:
         asyncio.run(
             _serve(
                 codes,
+                broker_users=users,
                 amqp_url=amqp_url,
                 prefix=prefix,
                 state_dir=state_dir,
@@ -130,9 +142,19 @@ def _agency_codes(option: str | None) -> list[str]:
     return codes
 
 
+def _broker_users(path: Path | None, codes: list[str]) -> dict[str, BrokerUser] | None:
+    if path is None:
+        return None
+    try:
+        return users_for(path, codes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--broker-users") from None
+
+
 async def _serve(
     codes: list[str],
     *,
+    broker_users: dict[str, BrokerUser] | None,
     amqp_url: str,
     prefix: str,
     state_dir: Path,
@@ -157,6 +179,7 @@ async def _serve(
             prefetch=prefetch,
             delivery_limit=delivery_limit,
             admin_port=admin_port or None,
+            broker_users=broker_users,
         )
     finally:
         for signum in handled:

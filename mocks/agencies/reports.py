@@ -53,8 +53,12 @@ class Reporter:
         agency: str,
         *,
         broker_up: Callable[[], bool] = lambda: True,
+        user_id: str | None = None,
     ) -> None:
         self.exchange = exchange
+        self._user_id = user_id
+        """The body's own broker user: set on every report, RabbitMQ checks it against the
+        connection's user and the gateway takes the reporting body from it."""
         self._store = store
         self._agency = agency
         self._broker_up = broker_up
@@ -109,5 +113,6 @@ class Reporter:
             message_type=MessageType.task_status.value,
             headers=dict[str, object](tracing.headers_for(report.task_id)),
         )
+        message.user_id = self._user_id
         await exchange.publish(message, routing_key=STATUS_ROUTING_KEY, mandatory=True, timeout=30)
         log.debug("%s: reported %s on task %s", self._agency, report.status, report.task_id)

@@ -1,9 +1,12 @@
 """Running several simulated bodies in one process, as the demo and the benchmarks do.
 
-One connection carries them all: the mocks are cheap, and one connection per body would
-only multiply the reconnection noise when the broker restarts. `amqp_url` may list a
-cluster's nodes separated by commas; the bodies follow the connection to whichever
-answers.
+Without broker users, one connection (as `amqp_url`'s user) carries them all: the mocks
+are cheap, and one connection per body would only multiply the reconnection noise when
+the broker restarts. With `broker_users` (the file `gateway broker provision` writes,
+`contracts/broker_users.py`) each body connects as its own user, as a real body's system
+does, so that the broker checks who reports; such a user may declare nothing, so the body
+waits for the gateway to declare its queue. `amqp_url` may list a cluster's nodes
+separated by commas; the bodies follow the connection to whichever answers.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from contracts.amqp import Topology, agency_codes
+from aio_pika.abc import AbstractConnection
+
+from contracts.amqp import Topology, agency_codes, wait_for_queue
+from contracts.broker_users import BrokerUser
 from mocks.agencies.admin_api import AgenciesAdmin, serve_admin
 from mocks.agencies.agency import MockAgency
 from mocks.agencies.broker import BodyLink, describe
@@ -39,6 +45,7 @@ async def run_agencies(
     admin_port: int | None = None,
     admin_host: str = "127.0.0.1",
     admin: AgenciesAdmin | None = None,
+    broker_users: Mapping[str, BrokerUser] | None = None,
 ) -> None:
     """Serve the given bodies until `stop` is set (or the task is cancelled).
 
@@ -52,11 +59,20 @@ async def run_agencies(
     """
     if not codes:
         raise ValueError("no agencies to run")
+    missing = [c for c in codes if broker_users is not None and c not in broker_users]
+    if missing:
+        raise ValueError(f"no broker user for {', '.join(missing)} in the broker users file")
     stop = stop if stop is not None else asyncio.Event()
-    link = BodyLink(amqp_url)
-    if not await link.start(give_up_after=connect_timeout, stop=stop):
-        return
     topology = Topology(prefix, agency_codes(codes), delivery_limit)
+    if broker_users is None:
+        shared = BodyLink(amqp_url)
+        links = dict.fromkeys(topology.agencies, shared)
+    else:
+        links = {c: BodyLink(broker_users[c].amqp_url(amqp_url)) for c in topology.agencies}
+    for link in dict.fromkeys(links.values()):
+        if not await link.start(give_up_after=connect_timeout, stop=stop):
+            await _close_all(links)
+            return
     if admin is None and admin_port:
         admin = AgenciesAdmin(state_dir, topology.agencies, seed=behaviour.seed)
     if admin is not None and not admin.codes:
@@ -65,9 +81,15 @@ async def run_agencies(
     serving = contextlib.AsyncExitStack()
     try:
         for code in topology.agencies:
+            user_id = broker_users[code].user if broker_users is not None else None
+            if user_id is not None and not await wait_for_queue(
+                _current(links[code]), topology.agency_queue(code), stop
+            ):
+                return
             agency = MockAgency(
                 code,
-                link=link,
+                link=links[code],
+                user_id=user_id,
                 topology=topology,
                 state_dir=state_dir,
                 behaviour=behaviour,
@@ -77,10 +99,11 @@ async def run_agencies(
             await agency.start()
             started.append(agency)
         log.info(
-            "mock agencies %s serving %s with prefix '%s', state in %s",
+            "mock agencies %s serving %s with prefix '%s' as %s, state in %s",
             ", ".join(topology.agencies),
             describe(amqp_url),
             prefix,
+            "their own broker users" if broker_users is not None else "one shared user",
             state_dir,
         )
         if admin is not None and admin_port:
@@ -98,5 +121,14 @@ async def run_agencies(
         await serving.aclose()
         for agency in reversed(started):
             await agency.stop()
-        await link.close()
+        await _close_all(links)
         log.info("mock agencies stopped")
+
+
+def _current(link: BodyLink) -> Callable[[], AbstractConnection | None]:
+    return lambda: link.connection
+
+
+async def _close_all(links: Mapping[str, BodyLink]) -> None:
+    for link in dict.fromkeys(links.values()):
+        await link.close()

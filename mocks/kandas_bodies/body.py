@@ -79,8 +79,12 @@ class KandasBody:
         admin: BodiesAdmin | None = None,
         prefetch: int = 50,
         resend_after: float = 5.0,
+        user_id: str | None = None,
     ) -> None:
+        """`user_id`: the body's own broker user, when it connects as one. Such a user may
+        declare nothing, so the body waits for the gateway to declare its queue."""
         self.code = code
+        self._user_id = user_id
         self.state_path = database_path(state_dir, code)
         self._connection = connection
         self._topology = topology
@@ -116,7 +120,8 @@ class KandasBody:
             raise
 
     async def _start(self) -> None:
-        await ensure_topology(self._connection, self._topology, self.code)
+        if self._user_id is None:
+            await ensure_topology(self._connection, self._topology, self.code)
         self._store = await BodyStore.open(
             self.state_path, work_seconds=self._behaviour.work_seconds, now=self._now
         )
@@ -366,7 +371,7 @@ class KandasBody:
         assert self._store is not None and self._exchange is not None
         decision = StepDecision.model_validate_json(outgoing.decision_json)
         try:
-            await publish(self._exchange, outgoing.message_id, decision)
+            await publish(self._exchange, outgoing.message_id, decision, user_id=self._user_id)
         except Exception as exc:  # any failure means "send it again later"
             log.warning(
                 "%s: decision %s not confirmed, will resend: %r",

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from contracts.broker_users import BrokerUser, users_for
 from mocks.kandas_bodies.broker import BrokerUnavailable
 from mocks.kandas_bodies.config import BODIES, OUTCOMES, Behaviour, codes
 from mocks.kandas_bodies.runner import run_bodies
@@ -78,6 +79,15 @@ def run(
             min=0, max=65535, help="Port of the admin API (/__admin) on 127.0.0.1; 0 turns it off."
         ),
     ] = 8280,
+    broker_users: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="GATEWAY_BROKER_USERS_FILE",
+            help="The bodies' own broker users (written by `gateway broker provision`): each "
+            "body connects as its own user and sets it on its decisions. Without it, every "
+            "body uses --amqp-url's user.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="DEBUG shows every duplicate.")] = "INFO",
 ) -> None:
     """Serve the bodies' queues until SIGTERM or Ctrl-C."""
@@ -100,9 +110,14 @@ def run(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
+        users = users_for(broker_users, served) if broker_users is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--broker-users") from None
+    try:
         asyncio.run(
             _serve(
                 served,
+                broker_users=users,
                 amqp_url=amqp_url,
                 prefix=prefix,
                 state_dir=state_dir,
@@ -121,6 +136,7 @@ def run(
 async def _serve(
     served: tuple[str, ...],
     *,
+    broker_users: dict[str, BrokerUser] | None,
     amqp_url: str,
     prefix: str,
     state_dir: Path,
@@ -147,6 +163,7 @@ async def _serve(
             prefetch=prefetch,
             delivery_limit=delivery_limit,
             admin_port=admin_port or None,
+            broker_users=broker_users,
         )
     finally:
         for signum in handled:

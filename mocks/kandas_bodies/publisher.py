@@ -27,8 +27,17 @@ def envelope(message_id: str, decision: StepDecision) -> StepDecisionEnvelope:
     )
 
 
-async def publish(exchange: AbstractExchange, message_id: str, decision: StepDecision) -> None:
-    """Publish and wait for the broker's confirm; raises if it is not confirmed or routed."""
+async def publish(
+    exchange: AbstractExchange,
+    message_id: str,
+    decision: StepDecision,
+    *,
+    user_id: str | None = None,
+) -> None:
+    """Publish and wait for the broker's confirm; raises if it is not confirmed or routed.
+
+    `user_id` is the body's own broker user where it has one: RabbitMQ checks it against
+    the connection, and the gateway takes the deciding body from it."""
     body = envelope(message_id, decision).model_dump_json().encode()
     message = persistent_message(
         body,
@@ -36,4 +45,5 @@ async def publish(exchange: AbstractExchange, message_id: str, decision: StepDec
         correlation_id=decision.case_id,
         message_type=CaseMessageType.decision.value,
     )
+    message.user_id = user_id
     await exchange.publish(message, routing_key=STATUS_ROUTING_KEY, mandatory=True)

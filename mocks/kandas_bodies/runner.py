@@ -1,7 +1,9 @@
 """Running the chain's bodies in one process, as `gateway up` and the tests do.
 
-One connection carries them all: the mocks are cheap, and one connection per body would
-only multiply the reconnection noise when the broker restarts.
+Without broker users, one connection carries them all: the mocks are cheap. With
+`broker_users` (written by `gateway broker provision`, `contracts/broker_users.py`) each
+body connects as its own user, as a real body's system does, and waits for the gateway
+to declare its queue, since such a user may declare nothing.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from contracts.amqp import Topology, agency_codes
+from aio_pika.abc import AbstractRobustConnection
+
+from contracts.amqp import Topology, agency_codes, wait_for_queue
+from contracts.broker_users import BrokerUser
 from mocks.kandas_bodies.admin_api import BodiesAdmin, serve_admin
 from mocks.kandas_bodies.body import KandasBody
 from mocks.kandas_bodies.broker import connect_with_retry, describe
@@ -39,6 +44,7 @@ async def run_bodies(
     admin_port: int | None = None,
     admin_host: str = "127.0.0.1",
     admin: BodiesAdmin | None = None,
+    broker_users: Mapping[str, BrokerUser] | None = None,
 ) -> None:
     """Serve the given bodies until `stop` is set (or the task is cancelled).
 
@@ -50,11 +56,25 @@ async def run_bodies(
     """
     if not codes:
         raise ValueError("no bodies to run")
+    missing = [c for c in codes if broker_users is not None and c not in broker_users]
+    if missing:
+        raise ValueError(f"no broker user for {', '.join(missing)} in the broker users file")
     stop = stop if stop is not None else asyncio.Event()
-    connection = await connect_with_retry(amqp_url, give_up_after=connect_timeout, stop=stop)
-    if connection is None:
-        return
     topology = Topology(prefix, agency_codes(codes), delivery_limit)
+    connections: dict[str, AbstractRobustConnection] = {}
+    try:
+        for code in topology.agencies:
+            url = broker_users[code].amqp_url(amqp_url) if broker_users is not None else amqp_url
+            shared = next(iter(connections.values()), None) if broker_users is None else None
+            connection = shared or await connect_with_retry(
+                url, give_up_after=connect_timeout, stop=stop
+            )
+            if connection is None:
+                return
+            connections[code] = connection
+    except BaseException:
+        await _close_all(connections)
+        raise
     if admin is None and admin_port:
         admin = BodiesAdmin(state_dir, topology.agencies)
     if admin is not None and not admin.codes:
@@ -64,9 +84,15 @@ async def run_bodies(
     serving = contextlib.AsyncExitStack()
     try:
         for code in topology.agencies:
+            user_id = broker_users[code].user if broker_users is not None else None
+            if user_id is not None and not await wait_for_queue(
+                _fixed(connections[code]), topology.agency_queue(code), stop
+            ):
+                return
             body = KandasBody(
                 code,
-                connection=connection,
+                connection=connections[code],
+                user_id=user_id,
                 topology=topology,
                 state_dir=state_dir,
                 officials=officials,
@@ -101,5 +127,14 @@ async def run_bodies(
         await serving.aclose()
         for body in reversed(started):
             await body.stop()
-        await connection.close()
+        await _close_all(connections)
         log.info("mock kandas bodies stopped")
+
+
+def _fixed(connection: AbstractRobustConnection) -> Callable[[], AbstractRobustConnection]:
+    return lambda: connection
+
+
+async def _close_all(connections: Mapping[str, AbstractRobustConnection]) -> None:
+    for connection in dict.fromkeys(connections.values()):
+        await connection.close()

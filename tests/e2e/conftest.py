@@ -9,6 +9,7 @@ import pytest
 
 from contracts.amqp import Topology, agency_codes
 from gateway.agencies import load_agencies
+from gateway.broker.provision import ProvisionError, Rabbitmqctl, deprovision
 from mocks.kandas_bodies.config import BODIES as KANDAS_BODIES
 from tests.conftest import AMQP_URL
 from tests.e2e.log_scan import unmasked_iins
@@ -36,7 +37,9 @@ def system(tmp_path: Path, amqp_prefix: str) -> Iterator[System]:
         try:
             async with asyncio.timeout(30):
                 await clean()
-        except TimeoutError:
+                # The body users `gateway up` provisioned for this prefix.
+                await deprovision(Rabbitmqctl(), amqp_prefix)
+        except (TimeoutError, ProvisionError):
             pass
 
     asyncio.run(bounded())

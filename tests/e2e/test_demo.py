@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.broker.identity import body_user
 from mocks.population import generate_population
 from tests.e2e.system import System, free_port
 
@@ -45,6 +47,18 @@ def test_up_then_demo_completes_a_plan(system: System) -> None:
     assert page["total"] == 1
     (plan,) = page["items"]
     assert plan["task_states"] == {"accepted": 4}
+
+    # Issue 12: `gateway up` gave every mock body its own RabbitMQ user and the gateway
+    # requires them, so the four bodies' reports were taken on the broker-checked user_id.
+    # The broker itself shows each body connected as its own user, never as guest.
+    assert "broker identities: NOT provisioned" not in system.log("up")
+    connected = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "user", "--no-table-headers"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()  # fmt: skip
+    bodies = ("health", "education", "housing", "internal_affairs", "cc_turkestan", "leb_turkestan")
+    for body in bodies:
+        assert body_user(system.prefix, body) in connected, (body, connected)
 
     # Issue 15: /metrics, parsed by prometheus-client's own parser, tells the same story:
     # the demo's four tasks in their final state, nothing left in the outbox, and the

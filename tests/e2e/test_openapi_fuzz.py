@@ -17,6 +17,7 @@ module takes well under a minute on two cores.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -46,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 from contracts.amqp import Topology
 from gateway.agencies import load_agencies
 from gateway.api.examples import PLAN
+from gateway.broker.provision import ProvisionError, Rabbitmqctl, deprovision
 from mocks.population import generate_population
 from tests.conftest import AMQP_URL
 from tests.e2e.system import System, free_port
@@ -170,6 +172,9 @@ async def _delete_topology(prefix: str) -> None:
     async with connection:
         channel = await connection.channel()
         await Topology(prefix, load_agencies().enabled_codes()).delete(channel)
+    # The body users `gateway up` provisioned for this prefix.
+    with contextlib.suppress(ProvisionError):
+        await deprovision(Rabbitmqctl(), prefix)
 
 
 FUZZ = settings(
