@@ -69,6 +69,12 @@ def leftovers(queues: list[tuple[str, int]], exchanges: list[str]) -> tuple[list
     )
 
 
+def leftover_users(queues: list[tuple[str, int]], users: list[str]) -> list[str]:
+    """The body users (`t….body.<code>`) of prefixes no one consumes from."""
+    busy = {_prefix(name) for name, consumers in queues if consumers > 0}
+    return [user for user in users if TEST_NAME.match(user) and _prefix(user) not in busy]
+
+
 async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
     connection = await aio_pika.connect(url, timeout=15)
     try:
@@ -112,8 +118,7 @@ def sweep(url: str, *, timeout: float = 120.0) -> str:
         return "broker sweep skipped: rabbitmqctl is not available to list queues"
     listed = [(row[0], int(row[1])) for row in queue_rows if len(row) == 2 and row[1].isdigit()]
     queues, exchanges = leftovers(listed, [row[0] for row in exchange_rows])
-    busy = {_prefix(name) for name, consumers in listed if consumers > 0}
-    users = [row[0] for row in _rows("users", "", timeout) or [] if _prefix(row[0]) not in busy]
+    users = leftover_users(listed, [row[0] for row in _rows("users", "", timeout) or []])
     try:
         _delete_users(users, timeout)
     except TimeoutError:
