@@ -3,6 +3,8 @@
 `gateway up` needs an admin, a demo centre and the four connected bodies registered so
 that `gateway demo`, the benchmark and a developer's curl work at once. The keys go to a
 file readable by the owner only; production registers clients with `gateway clients add`.
+The demo centre is put in the register of centres at every start (once: it is left alone
+when it is there), since its key and its plans are refused otherwise.
 """
 
 from __future__ import annotations
@@ -14,16 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.clock import SystemClock
 from gateway.agencies import Agencies, load_agencies
 from gateway.auth import ClientKind
+from gateway.services.centres import ensure_centre
 from gateway.services.clients import add_client, authenticate
 from gateway.services.staff import StaffRole, add_staff, authenticate_staff, hash_password
 from gateway.store.tables import staff_users
 
 DEMO_CENTRE = "demo-centre"
+DEMO_CENTRE_NAMES = ("ЦПС (демонстрационный)", "Отбасыны қолдау орталығы (демонстрациялық)")
+BOOTSTRAP = "gateway:bootstrap"
+
+
+async def ensure_demo_centre(conn: AsyncConnection) -> bool:
+    """The demo centre in the register; whether it had to be added (or reopened)."""
+    name_ru, name_kk = DEMO_CENTRE_NAMES
+    return await ensure_centre(
+        conn,
+        code=DEMO_CENTRE,
+        name_ru=name_ru,
+        name_kk=name_kk,
+        actor=BOOTSTRAP,
+        now=SystemClock().now(),
+    )
 
 
 async def ensure_dev_credentials(
@@ -31,19 +49,21 @@ async def ensure_dev_credentials(
 ) -> dict[str, Any]:
     if path.exists():  # noqa: ASYNC240 - one small local file, once at start-up
         existing: dict[str, Any] = json.loads(path.read_text())  # noqa: ASYNC240
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
+            await ensure_demo_centre(conn)
             if await authenticate(conn, existing.get("admin", "")) is not None:
                 existing["api_url"] = api_url
                 _write(path, existing)
                 return existing
     now = SystemClock().now()
     async with engine.begin() as conn:
+        await ensure_demo_centre(conn)
         admin = await add_client(
             conn, name="local admin", kind=ClientKind.admin, scope=None, agencies=agencies, now=now
         )
         centre = await add_client(
             conn,
-            name="ЦПС (демонстрационный)",
+            name=DEMO_CENTRE_NAMES[0],
             kind=ClientKind.centre,
             scope=DEMO_CENTRE,
             agencies=agencies,

@@ -314,7 +314,13 @@ def db_restore(
 def clients_add(
     name: Annotated[str, typer.Option(help="Who the calling system is.")],
     kind: Annotated[str, typer.Option(help="admin, centre or agency.")],
-    scope: Annotated[str | None, typer.Option(help="The centre's or agency's code.")] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="The centre's or agency's code; a centre must be in the register "
+            "(`gateway centres add`), an agency connected."
+        ),
+    ] = None,
 ) -> None:
     """Register a calling system; prints its API key once."""
     from contracts.clock import SystemClock
@@ -584,6 +590,15 @@ def _mount_incidents() -> None:
 
 
 _mount_incidents()
+
+
+def _mount_centres() -> None:
+    from gateway.centres_cli import centres_app
+
+    app.add_typer(centres_app, name="centres")
+
+
+_mount_centres()
 
 
 def _mount_trust() -> None:

@@ -128,6 +128,16 @@ async def run_drill(config: DrillConfig, progress: Progress) -> DrillResult:
     try:
         await asyncio.to_thread(system.start)
         say(f"system up: API {system.api_url}, store {database}, state in {root}")
+        await asyncio.to_thread(  # a centre's key is issued for a registered centre only
+            system.gateway,
+            "centres",
+            "add",
+            CENTRE,
+            "--name-ru",
+            "ЦПС (учения)",
+            "--name-kk",
+            "Отбасыны қолдау орталығы (жаттығу)",
+        )
         key = (
             await asyncio.to_thread(
                 system.gateway,

@@ -11,6 +11,7 @@ from gateway.api.deps import AppState
 from gateway.api.routes_adaptation import router as adaptation_router
 from gateway.api.routes_admin import router as admin_router
 from gateway.api.routes_cases import router as cases_router
+from gateway.api.routes_centres import router as centres_router
 from gateway.api.routes_egov import router as egov_router
 from gateway.api.routes_incidents import router as incidents_router
 from gateway.api.routes_metrics import router as metrics_router
@@ -49,6 +50,7 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(plans_router)
     app.include_router(tasks_router)
     app.include_router(admin_router)
+    app.include_router(centres_router)
     app.include_router(routes_registry.router)
     app.include_router(cases_router)
     app.include_router(incidents_router)

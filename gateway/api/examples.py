@@ -114,6 +114,17 @@ REPORT = {
     },
 }
 
+CENTRE = {
+    "bostandyk": {
+        "summary": "A district's family support centre",
+        "value": {
+            "code": "almaty-bostandyk",
+            "name_ru": "Центр поддержки семьи Бостандыкского района г. Алматы",
+            "name_kk": "Алматы қ. Бостандық ауданының отбасыны қолдау орталығы",
+        },
+    },
+}
+
 CLIENT = {
     "centre": {
         "summary": "A family support centre's system",

@@ -24,7 +24,11 @@ router = APIRouter()
 class ClientIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: ClientKind
-    scope: str | None = Field(None, description="The centre's or agency's code; none for admin.")
+    scope: str | None = Field(
+        None,
+        description="The centre's or agency's code; none for admin. A centre must be in the "
+        "register (`POST /api/v1/centres`), an agency connected.",
+    )
 
 
 class ClientOut(BaseModel):
@@ -40,7 +44,15 @@ class ClientOut(BaseModel):
     response_model=ClientOut,
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
-    responses=problem_responses(403, notes={403: "Only an admin's credential manages clients."}),
+    responses=problem_responses(
+        403,
+        422,
+        notes={
+            403: "Only an admin's credential manages clients.",
+            422: "A field is invalid; `scope` names an agency that is not connected, or a "
+            "centre that is not in the register of centres (`POST /api/v1/centres`) or closed.",
+        },
+    ),
 )
 async def add_client(
     body: Annotated[ClientIn, Body(openapi_examples=examples.CLIENT)],

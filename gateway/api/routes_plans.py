@@ -58,7 +58,8 @@ _LOCATION = {"Location": {"description": "The plan's URL.", "schema": {"type": "
             403,
             409,
             notes={
-                403: "Not a centre's or admin's credential, or another centre's plan.",
+                403: "Not a centre's credential, another centre's plan, or a centre that "
+                "is not (or no longer) in the register of centres: nothing is written.",
                 409: "This Idempotency-Key was already used for a different plan.",
             },
         ),

@@ -9,7 +9,9 @@ more.
 
 Nothing is answered before the commit: a centre that got its 201 has its plan on disk.
 A submit the rules refuse (a body that is not connected, a date in the future) is
-refused before the group's transaction and leaves the group. The group's plans are then
+refused before the group's transaction and leaves the group; so does a new plan of a
+centre that is not (or no longer) in the register, found in the group's transaction with
+one query for all its centres, before anything is written. The group's plans are then
 written with one statement per table (`plans.write_plans`), and its Idempotency-Keys
 looked up in one query. Any other failure in a group (a lost connection, a key reused for
 another plan, one key twice in the group, two submits racing on one key) rolls the whole
@@ -29,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.plans import PlanSubmission, PlanView
 from gateway.auth import Caller
+from gateway.services import centres, queries
 from gateway.services import plans as plan_service
-from gateway.services import queries
 from gateway.services.context import Context
 
 
@@ -116,6 +118,7 @@ class SubmitGroup:
         answers: list[tuple[_Submit, tuple[plan_service.SubmitResult, PlanView]]] = []
         async with self._engine.begin() as conn:
             used = await plan_service.find_by_idempotency_keys(conn, keyed)
+            registered = await centres.open_codes(conn, {i.submission.centre for i in checked})
             prepared: list[plan_service.PreparedPlan] = []
             for item in checked:
                 fingerprint = plan_service.request_fingerprint(item.submission)
@@ -127,6 +130,10 @@ class SubmitGroup:
                     view = await queries.read_plan(conn, plan_id, item.caller, item.now)
                     again = plan_service.SubmitResult(plan_id, created=False)
                     answers.append((item, (again, view)))
+                    continue
+                if item.submission.centre not in registered:
+                    if not item.answer.done():  # nothing of it is written
+                        item.answer.set_exception(centres.not_registered(item.submission.centre))
                     continue
                 plan = plan_service.prepare_plan(
                     self._ctx,

@@ -4,6 +4,10 @@ A key can be revoked (refused from that moment: the API processes' caches watch
 `key_changed_at`, see gateway/api/deps.py) or rotated (a new key at once; the previous
 one keeps working for an overlap window, so the calling system can switch without a
 failed request). Every key change is an interagency audit record.
+
+A key is issued only for a body the gateway knows: an agency that is connected
+(`gateway/data/agencies.json`), a centre that is in the register of family support
+centres and not closed (gateway/services/centres.py).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from gateway.agencies import Agencies
 from gateway.auth import Caller, ClientKind, issue_key, secret_matches, split_key
 from gateway.errors import InvalidInput, NotFound
 from gateway.ids import new_id
-from gateway.services import audit_log
+from gateway.services import audit_log, centres
 from gateway.store.tables import api_clients
 
 
@@ -56,6 +60,10 @@ async def add_client(
                 f"agency '{scope}' ({agency.name_en}) is not connected to the gateway "
                 "(enabled: false in the agency registry)",
             )
+    if kind is ClientKind.centre and scope:
+        reason = await centres.why_no_key(conn, scope)
+        if reason:
+            raise InvalidInput.field("scope", reason)
     key = issue_key()
     client_id = new_id()
     await conn.execute(
@@ -225,10 +233,13 @@ async def list_clients(conn: AsyncConnection) -> list[dict[str, object]]:
     return [dict(r._mapping) for r in rows]
 
 
-async def centre_name(conn: AsyncConnection, centre: str) -> str | None:
-    """The name a centre's calling system was registered with (`gateway clients add
-    --name`), the oldest enabled one: what the workspace's header shows instead of the
-    code."""
+async def centre_name(conn: AsyncConnection, centre: str, lang: str = "ru") -> str | None:
+    """What the workspace's header shows instead of the code: the centre's name in the
+    register (in the page's language), else the name its calling system was registered
+    with (`gateway clients add --name`), the oldest enabled one."""
+    registered = await centres.name_of(conn, centre, lang)
+    if registered:
+        return registered
     return (
         await conn.execute(
             select(api_clients.c.name)

@@ -1,4 +1,9 @@
-"""Submitting and cancelling a plan."""
+"""Submitting and cancelling a plan.
+
+A new plan is accepted only from a centre in the register (gateway/services/centres.py);
+a retried submit of a plan already accepted still gets that plan, even once its centre
+is closed, since nothing accepted is taken back.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from gateway.domain import deadlines as rules
 from gateway.domain.task_lifecycle import TERMINAL, TaskEvent, next_state
 from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.ids import new_id, new_uuid
-from gateway.services import deadline_store, outbox, timeline
+from gateway.services import centres, deadline_store, outbox, timeline
 from gateway.services.context import Context
 from gateway.store.tables import deadlines, plans, tasks
 
@@ -123,6 +128,7 @@ async def submit_plan(
         )
         if existing:
             return SubmitResult(existing, created=False)
+    await centres.require_open(conn, submission.centre)
     prepared = prepare_plan(
         ctx, submission, caller, idempotency_key=idempotency_key, fingerprint=fingerprint, now=now
     )
@@ -265,12 +271,12 @@ async def find_by_idempotency_keys(
     """(centre, key) -> (plan id, request hash) for the keys already used, in one query."""
     if not centre_keys:
         return {}
-    centres = sorted({centre for centre, _ in centre_keys})
+    codes = sorted({centre for centre, _ in centre_keys})
     keys = sorted({key for _, key in centre_keys})
     rows = (
         await conn.execute(
             select(plans.c.id, plans.c.centre, plans.c.idempotency_key, plans.c.request_hash).where(
-                plans.c.centre.in_(centres), plans.c.idempotency_key.in_(keys)
+                plans.c.centre.in_(codes), plans.c.idempotency_key.in_(keys)
             )
         )
     ).all()

@@ -196,6 +196,19 @@ api_clients = Table(
     Column("key_changed_at", UtcDateTime, index=True),
 )
 
+# The register of family support centres (gateway/services/centres.py): a centre's key is
+# issued, and its plans accepted, only while the centre is here and not closed.
+centres = Table(
+    "centres",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name_ru", String(200), nullable=False),
+    Column("name_kk", String(200), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("added_by", String(100), nullable=False),
+    Column("closed_at", UtcDateTime),
+)
+
 access_log = Table(
     "access_log",
     metadata,

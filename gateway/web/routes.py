@@ -117,7 +117,7 @@ async def _signed(request: Request) -> Signed:
         named = (
             agency_name(state.ctx.agencies, person.centre, _lang(request))
             if body is not None
-            else await clients.centre_name(conn, person.centre)
+            else await clients.centre_name(conn, person.centre, _lang(request))
         )
     return Signed(person, found, named or person.centre)
 

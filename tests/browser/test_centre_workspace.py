@@ -34,6 +34,11 @@ def add_staff(system: System, login: str, centre: str, role: str = "worker") -> 
 
 
 def centre_key(system: System) -> str:
+    """The centre's key, the centre put in the register first (its key is refused otherwise)."""
+    registered = system.gateway(
+        "centres", "add", CENTRE, "--name-ru", "ЦПС", "--name-kk", "Отбасыны қолдау орталығы"
+    )
+    assert registered.returncode == 0, registered.stderr
     result = system.gateway(
         "clients", "add", "--kind", "centre", "--scope", CENTRE, "--name", "ЦПС"
     )

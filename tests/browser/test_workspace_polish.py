@@ -70,6 +70,11 @@ def test_the_workspace_polish_at_1280_and_390(system: System, chromium: Any) -> 
         {"agency": "education", "kind": "reject", "reason": "Не относится к компетенции"},
     ):
         assert httpx.post(f"{admin}/faults", json=rule, timeout=5).status_code in (200, 201)
+    registered = system.gateway(
+        "centres", "add", CENTRE, "--name-ru", CENTRE_NAME,
+        "--name-kk", "Бостандық ауданының отбасыны қолдау орталығы",
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
     added = system.gateway(
         "clients", "add", "--kind", "centre", "--scope", CENTRE, "--name", CENTRE_NAME
     )

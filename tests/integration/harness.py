@@ -17,7 +17,7 @@ from typing import Any
 import aio_pika
 import httpx
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.amqp import STATUS_ROUTING_KEY, Topology, persistent_message
 from contracts.clock import ManualClock
@@ -34,6 +34,7 @@ from gateway.broker.status_collector import StatusCollector
 from gateway.config import Settings
 from gateway.ids import new_uuid
 from gateway.runtime import declare_topology
+from gateway.services.centres import ensure_centre
 from gateway.services.clients import add_client
 from gateway.services.context import Context
 from gateway.services.kandas_intake import FamilyCardLookup
@@ -59,6 +60,19 @@ def family_members() -> list[dict[str, Any]]:
             "role": "child",
         },
     ]
+
+
+async def register_centre(conn: AsyncConnection, code: str, now: datetime) -> None:
+    """Put a test's centre in the register, as an operator would before issuing its key
+    (`gateway centres add`): a key and the plans of an unregistered centre are refused."""
+    await ensure_centre(
+        conn,
+        code=code,
+        name_ru=f"ЦПС {code}",
+        name_kk=f"Отбасыны қолдау орталығы {code}",
+        actor="test",
+        now=now,
+    )
 
 
 def plan_body(
@@ -103,7 +117,11 @@ class Harness:
         return self.ctx.topology
 
     async def add_key(self, kind: ClientKind, scope: str | None, name: str = "test") -> str:
+        """A new key; a centre's is issued only for a registered centre, so the centre is
+        put in the register first (`register_centre`)."""
         async with self.engine.begin() as conn:
+            if kind is ClientKind.centre and scope:
+                await register_centre(conn, scope, self.clock.now())
             client = await add_client(
                 conn,
                 name=name,

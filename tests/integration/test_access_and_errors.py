@@ -53,10 +53,15 @@ async def test_each_cross_access_is_refused(harness: Harness) -> None:
         "agency"
     ] == "housing"
 
-    # Only an admin manages clients; a centre cannot act as admin, nor report as a body.
+    # Only an admin manages clients (a centre's for a registered centre only) and the
+    # register; a centre cannot act as admin, nor report as a body.
     new_client = {"name": "x", "kind": "centre", "scope": "c2"}
     assert await status("POST", "/api/v1/clients", "centre", json=new_client) == 403
     assert await status("POST", "/api/v1/clients", "health", json=new_client) == 403
+    assert await status("POST", "/api/v1/clients", "admin", json=new_client) == 422
+    c2 = {"code": "c2", "name_ru": "ЦПС 2", "name_kk": "Орталық 2"}
+    assert await status("POST", "/api/v1/centres", "centre", json=c2) == 403
+    assert await status("POST", "/api/v1/centres", "admin", json=c2) == 201
     assert await status("POST", "/api/v1/clients", "admin", json=new_client) == 201
     assert await status("POST", report, "centre", json={"status": "received"}) == 403
     # The admin reads any plan but does not review for the centre.

@@ -30,7 +30,7 @@ from gateway.runtime import build_context
 from gateway.services.clients import add_client
 from gateway.store.engine import open_engine
 from gateway.store.migrate import upgrade
-from tests.integration.harness import plan_body
+from tests.integration.harness import plan_body, register_centre
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +48,7 @@ async def api(
         settings=config, engine=engine, ctx=build_context(config), clock=clock, backlog=monitor
     )
     async with engine.begin() as conn:
+        await register_centre(conn, CENTRE, clock.now())
         client = await add_client(
             conn,
             name="c",

@@ -53,6 +53,9 @@ async def test_each_documented_example_gets_the_documented_status(harness: Harne
 
     submit = ("POST", "/api/v1/plans")
     (centre,) = {body["centre"] for body in examples[submit].values()}
+    register = ("POST", "/api/v1/centres")  # the examples' centre, before its key
+    for name in examples[register]:
+        assert (await send(*register, name, "admin", 201)).json()["code"] == centre
     h.keys["example-centre"] = await h.add_key(ClientKind.centre, centre)
     plans = [(await send(*submit, name, "example-centre", 201)).json() for name in examples[submit]]
     tasks = {t["agency"]: t["id"] for t in plans[0]["tasks"]}

@@ -47,6 +47,7 @@ from mocks.shep import BusConfig, SenderAccount
 from mocks.shep import create_app as create_bus
 from mocks.shep.server import RunningServer, serve_in_thread
 from mocks.shep.wsse import KeyPair
+from tests.integration.harness import register_centre
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +127,8 @@ async def gw(tmp_path: Path, registry: ShepRegistryGateway) -> AsyncIterator[Gat
             ("admin", ClientKind.admin, None),
             ("agency", ClientKind.agency, "health"),
         ):
+            if kind is ClientKind.centre and scope:
+                await register_centre(conn, scope, clock.now())
             client = await add_client(
                 conn, name=who, kind=kind, scope=scope, agencies=agencies, now=clock.now()
             )

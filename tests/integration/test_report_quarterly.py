@@ -45,6 +45,7 @@ from gateway.store.tables import tasks
 from gateway.workdays import default_calendar
 from mocks.population import generate_population
 from tests.integration.family_card_mock import members_of, running_card
+from tests.integration.harness import register_centre
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +93,7 @@ class Seeder:
             }
         )
         async with self.engine.begin() as conn:
+            await register_centre(conn, centre, when)  # a plan is accepted from a registered one
             result = await submit_plan(
                 conn, self.ctx, submission, self.caller(centre), idempotency_key=None, now=when
             )
