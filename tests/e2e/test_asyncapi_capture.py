@@ -131,6 +131,8 @@ async def test_every_message_of_a_run_matches_the_asyncapi_document(system: Syst
             "--state-dir", str(system.mock_state), "--admin-port", str(admin),
             GATEWAY_DELIVERY_LIMIT=DELIVERY_LIMIT,
         )  # fmt: skip
+        registered = system.gateway("centres", "add", CENTRE, "--name-ru", "x", "--name-kk", "x")
+        assert registered.returncode == 0, registered.stderr
         key = system.gateway("clients", "add", "--kind", "centre", "--scope", CENTRE, "--name", "x")
         assert key.returncode == 0, key.stderr
         api = httpx.AsyncClient(

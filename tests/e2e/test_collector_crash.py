@@ -38,6 +38,8 @@ def _rows(system: System, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_no_report_is_lost_or_applied_twice_after_a_sigkill_mid_batch(system: System) -> None:
+    registered = system.gateway("centres", "add", "c1", "--name-ru", "ЦПС", "--name-kk", "Орталық")
+    assert registered.returncode == 0, registered.stderr
     key = system.gateway("clients", "add", "--name", "centre", "--kind", "centre", "--scope", "c1")
     assert key.returncode == 0, key.stderr
     headers = {"Authorization": f"Bearer {key.stdout.strip()}"}

@@ -35,6 +35,8 @@ def _rows(system: System, sql: str) -> list[tuple[object, ...]]:
 
 @pytest.mark.parametrize("hold", ["before_publish", "before_mark"])
 def test_tasks_survive_a_sigkill_of_the_gateway(system: System, hold: str) -> None:
+    registered = system.gateway("centres", "add", "c1", "--name-ru", "ЦПС", "--name-kk", "Орталық")
+    assert registered.returncode == 0, registered.stderr
     key = system.gateway("clients", "add", "--name", "centre", "--kind", "centre", "--scope", "c1")
     assert key.returncode == 0, key.stderr
     headers = {"Authorization": f"Bearer {key.stdout.strip()}"}

@@ -41,6 +41,8 @@ def _rows(system: System, sql: str) -> list[tuple[object, ...]]:
 def test_a_batch_resent_after_a_kill_between_publish_and_mark_has_one_effect(
     system: System,
 ) -> None:
+    registered = system.gateway("centres", "add", "c1", "--name-ru", "ЦПС", "--name-kk", "Орталық")
+    assert registered.returncode == 0, registered.stderr
     key = system.gateway("clients", "add", "--name", "centre", "--kind", "centre", "--scope", "c1")
     assert key.returncode == 0, key.stderr
     headers = {"Authorization": f"Bearer {key.stdout.strip()}"}
