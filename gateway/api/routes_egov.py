@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.cases import Consent
 from contracts.common import IIN
 from gateway.api.deps import CallerDep, State
 from gateway.api.openapi import problem_responses
@@ -70,6 +71,12 @@ class InPersonIn(_In):
         "youth_practice, career_guidance"
     )
     phone: str | None = None
+    consent: Consent | None = Field(
+        default=None,
+        description="The applicant's written consent to the use of legally protected "
+        "information, taken at registration (standard p.5.1). Without it the case holds no "
+        "consent and registry lookups for it (purpose employment_referral) are refused.",
+    )
 
 
 class ProcedureIn(_In):
@@ -212,6 +219,7 @@ async def open_in_person(
             idempotency_key=idempotency_key,
             actor=caller.actor,
             now=state.clock.now(),
+            consent=referral.consent.model_dump(mode="json") if referral.consent else None,
         )
     return await _case_view(state, caller, case_id)
 

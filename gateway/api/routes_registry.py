@@ -3,10 +3,11 @@
 A career centre asks the gateway rather than the applicant for what the registries
 know. Every lookup names its purpose (`?purpose=`, from gateway/data/lookup_purposes.json);
 the purpose says which kinds of caller may use it, its legal ground, and whether the act
-requires consent on file (kandas applications: the application's consent, p.12.3, named
-by `case_id`). A lookup without a purpose, or whose consent is not on file, is refused
-before any registry is asked (gateway/domain/lookup_purposes.py). Admin keys administer
-and do not look people up; agencies only where a purpose allows them.
+requires consent on file, held by the case named by `case_id` (kandas applications: the
+application's consent, p.12.3; employment referrals: the applicant's consent taken at
+registration, seed 002 p.5.1). A lookup without a purpose, or whose consent is not on
+file, is refused before any registry is asked (gateway/domain/lookup_purposes.py). Admin
+keys administer and do not look people up; agencies only where a purpose allows them.
 
 Every lookup, allowed or refused, is written to ``access_log`` with the caller and to the
 interagency ``audit_log`` with the subject's IIN as a keyed hash, the purpose and the
@@ -44,6 +45,7 @@ from gateway.store.tables import plans
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 
 KANDAS_FLOW = "kandas_application"
+REFERRAL_FLOW = "employment_referral"
 _PROBLEMS = problem_responses(
     403,
     404,
@@ -73,7 +75,9 @@ PurposeQuery = Annotated[
 CaseQuery = Annotated[
     str | None,
     Query(
-        description="The case the lookup is for; required for kandas_application.", max_length=36
+        description="The case whose consent covers the lookup; required for "
+        "kandas_application and employment_referral.",
+        max_length=36,
     ),
 ]
 
@@ -89,24 +93,42 @@ def _refused(refusal: Refusal) -> GatewayError:
     return Forbidden(refusal.reason, errors=[{"field": refusal.field, "reason": refusal.reason}])
 
 
-async def _application(conn: Any, caller: Caller, case_id: str | None) -> dict[str, Any] | None:
+CONSENT_CASES = {"application": KANDAS_FLOW, "referral": REFERRAL_FLOW}
+"""The consent rules whose consent is held by a case, and the flow of that case."""
+
+
+async def _consent_case(
+    conn: Any, caller: Caller, case_id: str | None, rule: str
+) -> dict[str, Any] | None:
+    """Who the case's consent covers and the consent itself, read from the case the caller
+    works on; another body's case is refused."""
     if case_id is None:
         return None
+    flow = CONSENT_CASES[rule]
     row = (
         await conn.execute(
             select(plans.c.centre, plans.c.family).where(
-                plans.c.id == case_id, plans.c.flow == KANDAS_FLOW
+                plans.c.id == case_id, plans.c.flow == flow
             )
         )
     ).first()
     if row is None:
-        raise InvalidInput.field("case_id", f"no kandas application with id '{case_id}'")
-    if caller.scope != row.centre:
+        what = "kandas application" if flow == KANDAS_FLOW else "employment referral"
+        raise InvalidInput.field("case_id", f"no {what} with id '{case_id}'")
+    if flow == KANDAS_FLOW:
+        owner = row.centre
+        application: dict[str, Any] = row.family["application"]
+    else:
+        owner = (row.family.get("routing") or {}).get("district_office")
+        application = {
+            "applicant_iin": (row.family.get("form") or {}).get("iin"),
+            "consent": row.family.get("consent"),
+        }
+    if caller.scope != owner:
         raise Forbidden(
-            "this kandas application was opened by another body",
-            errors=[{"field": "case_id", "reason": "opened by another body"}],
+            "this case is another body's",
+            errors=[{"field": "case_id", "reason": "another body's case"}],
         )
-    application: dict[str, Any] = row.family["application"]
     return application
 
 
@@ -123,8 +145,8 @@ async def _begin(
         if purpose is not None:
             try:
                 application = (
-                    await _application(conn, caller, case_id)
-                    if purpose.consent == "application"
+                    await _consent_case(conn, caller, case_id, purpose.consent)
+                    if purpose.consent in CONSENT_CASES
                     else None
                 )
                 refusal = check_consent(purpose, iin, application)

@@ -9,6 +9,10 @@ before any registry is asked.
   family that applied).
 - ``application``: order 170 p.12.3: the kandas application must carry the consent, given,
   and the person looked up must be on that application.
+- ``referral``: seed 002 p.5.1: the provider takes the applicant's written consent to the
+  use of legally protected information when it registers the application; on the portal
+  the applicant's request, signed with their ЭЦП, carries it. The employment referral case
+  must hold that consent, and the person looked up must be its applicant.
 - ``register``: the act requires a consent the gateway would have to hold on file; no
   such register is connected yet, so every such lookup is refused and says so.
 """
@@ -88,6 +92,22 @@ def check_consent(
         }
         if iin not in people:
             return Refusal("iin", "this person is not on the application the consent covers", 403)
+        return None
+    if purpose.consent == "referral":
+        if application is None:
+            return Refusal(
+                "case_id", f"'{purpose.code}' lookups name the employment referral (case_id)", 422
+            )
+        consent = application.get("consent") or {}
+        if not consent.get("given"):
+            return Refusal(
+                "consent",
+                "no consent to the use of legally protected information on file for this "
+                "referral (standard, p.5.1)",
+                403,
+            )
+        if iin != application.get("applicant_iin"):
+            return Refusal("iin", "this person is not the applicant the consent covers", 403)
         return None
     return Refusal(
         "consent",

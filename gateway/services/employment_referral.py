@@ -201,6 +201,7 @@ async def receive_from_portal(
         case = await service_steps.load_case(conn, case_id, (REFERRAL,))
         await e_application.tell_result(conn, ctx, case, refused=True, result=text, now=now)
         return e_application.Received(case_id, created=True, refused=True)
+    document["consent"] = portal_consent(appeal, signature, received_at)
     case_id = await e_application.insert_case(
         conn, flow_id=REFERRAL, appeal=appeal, document=document, status=PlanStatus.active, now=now
     )
@@ -233,6 +234,23 @@ async def receive_from_portal(
             now,
         )
     return e_application.Received(case_id, created=True, refused=False)
+
+
+def portal_consent(
+    appeal: dict[str, Any], signature: dict[str, Any], received_at: datetime
+) -> dict[str, Any] | None:
+    """The consent p.5.1 asks of the applicant, as the portal gives it: the request itself,
+    signed with the applicant's own ЭЦП (the portal's forms carry the consent to the use of
+    legally protected information). A request without a verified signature gives none, and
+    the registries are then not asked about the applicant under this purpose."""
+    if signature.get("status") != "verified":
+        return None
+    return {
+        "given": True,
+        "signed_on": received_at.date().isoformat(),
+        "document": f"заявление на портале № {appeal.get('number') or appeal['id']}, "
+        "подписанное ЭЦП заявителя",
+    }
 
 
 async def _opened(
@@ -304,8 +322,13 @@ async def open_in_person(
     idempotency_key: str | None,
     actor: str,
     now: datetime,
+    consent: dict[str, Any] | None = None,
 ) -> tuple[str, bool]:
-    """The provider's specialist accepts the documents in person: a case with 30 minutes."""
+    """The provider's specialist accepts the documents in person: a case with 30 minutes.
+
+    `consent` is the applicant's written consent the specialist takes at registration
+    (p.5.1); without it the case holds none, and registry lookups under the referral's
+    purpose are refused."""
     kind = load_standard().kind(kind_code)
     if kind is None:
         raise InvalidInput.field(
@@ -343,6 +366,7 @@ async def open_in_person(
         "kind": {"code": kind.code, "ru": kind.ru, "kk": kind.kk, "clause": kind.clause},
         "facts": facts_record,
         "routing": {"district_office": office},
+        "consent": consent,
     }
     await conn.execute(
         insert(plans).values(

@@ -219,6 +219,7 @@ async def start_harness(
     family_card: FamilyCardLookup | None = None,
     reuse: bool = False,
     identities_required: bool = False,
+    labour_market: Any = None,
 ) -> tuple[Harness, Callable[[], Awaitable[None]]]:
     """A gateway in-process on `engine` and the broker under `prefix`.
 
@@ -268,6 +269,7 @@ async def start_harness(
         on_outbox_write=relay.wake,
         registry=registry,
         family_card=family_card,
+        labour_market=labour_market,
         broker_ready=broker_ready,
         broker_status=link.status,
     )

@@ -160,6 +160,9 @@ async def test_a_referral_on_the_portal_is_issued_as_an_e_document(
     assert case.family["kind"]["code"] == "public_works"
     assert case.family["facts"]["registration"]["source"] == "АИС «Рынок труда»"
     assert case.family["facts"]["kandas_status"]["holds_status"] is False
+    # The request signed with the applicant's ЭЦП is the consent p.5.1 asks for (issue 12).
+    assert case.family["consent"]["given"] is True
+    assert "ЭЦП" in case.family["consent"]["document"]
 
     for code, minutes in (
         ("accept", 20),

@@ -86,13 +86,15 @@ async def test_a_registry_lookup_for_an_application_needs_its_consent(chain: Cha
     not_covered = await lookup(f"purpose=kandas_application&case_id={case_id}", iin=stranger)
     assert not_covered.status_code == 403
     assert not_covered.json()["errors"][0]["field"] == "iin"
-    referral = await lookup("purpose=employment_referral")
-    assert referral.status_code == 403
-    assert referral.json()["errors"][0]["field"] == "consent"
+    referral = await lookup("purpose=employment_referral")  # names no referral
+    assert referral.status_code == 422
+    assert referral.json()["errors"][0]["field"] == "case_id"
+    not_a_referral = await lookup(f"purpose=employment_referral&case_id={case_id}")
+    assert not_a_referral.status_code == 422  # a kandas application holds no referral consent
     monitoring = await lookup("purpose=ipr_monitoring")  # not a purpose a body may use
     assert monitoring.status_code == 403
 
     lookups = [r for r in await _audit(chain) if r.action.startswith("registry_person")]
-    assert [r.action for r in lookups] == ["registry_person"] + ["registry_person_refused"] * 6
+    assert [r.action for r in lookups] == ["registry_person"] + ["registry_person_refused"] * 7
     assert lookups[0].case_id == case_id and lookups[0].purpose == "kandas_application"
     assert lookups[0].actor == "agency:cc_turkestan" and lookups[0].subject != member

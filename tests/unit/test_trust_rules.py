@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from gateway.broker.identity import body_of, body_permissions, body_user, reporting_body
@@ -69,9 +70,20 @@ def test_consent_fails_closed() -> None:
     assert withheld is not None and (withheld.field, withheld.status) == ("consent", 403)
     refused = dict(application, consent={"given": False})
     assert check_consent(kandas, "900101300011", refused) is not None
-    # No consent register is connected: an employment referral lookup is always refused.
-    referral = check_consent(purposes["employment_referral"], "900101300011", application)
-    assert referral is not None and referral.field == "consent"
+    # An employment referral's consent covers its applicant only (seed 002 p.5.1).
+    referral = purposes["employment_referral"]
+    case = {"applicant_iin": "900101300011", "consent": application["consent"]}
+    assert check_consent(referral, "900101300011", case) is None
+    member = check_consent(referral, "920202400022", case)
+    assert member is not None and member.field == "iin"
+    unsigned = check_consent(referral, "900101300011", {**case, "consent": None})
+    assert unsigned is not None and (unsigned.field, unsigned.status) == ("consent", 403)
+    nameless = check_consent(referral, "900101300011", None)
+    assert nameless is not None and nameless.field == "case_id"
+    # A rule the gateway holds no consent for is refused whatever the case says.
+    register = dataclasses.replace(referral, consent="register")
+    held = check_consent(register, "900101300011", case)
+    assert held is not None and held.field == "consent"
     assert check_consent(purposes["ipr_monitoring"], "900101300011", None) is None
 
 
