@@ -93,7 +93,10 @@ async def claim_messages(
         return set()
     statement = _CLAIM[conn.dialect.name]
     rows = [dict(message_id=m, consumer=consumer, received_at=now) for m in message_ids]
-    result = await conn.execute(statement.values(rows))
+    # Parameters apart from the statement ("insertmanyvalues"): SQLAlchemy renders the
+    # multi-row VALUES itself and caches the compiled statement; `.values(rows)` compiled
+    # it again for every batch (4 % of the gateway's time in a profile).
+    result = await conn.execute(statement, rows)
     return {row[0] for row in result}
 
 
