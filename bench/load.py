@@ -456,21 +456,35 @@ async def _enabled_agencies(client: httpx.AsyncClient) -> list[str]:
 
 
 async def _submit(
-    client: httpx.AsyncClient, index: int, body: dict[str, Any], key: str, retries: int
+    client: httpx.AsyncClient,
+    index: int,
+    body: dict[str, Any],
+    key: str,
+    retries: int,
+    patient_until: float | None = None,
 ) -> Submitted:
     """Submit with retries under one Idempotency-Key, so a retry never makes a second plan.
 
     The latency counts from the first attempt: that is what the centre's system waits.
+    A 503 with `Retry-After` (the gateway's back-pressure) is waited out as a well-behaved
+    centre's system would, and does not use up a retry while `patient_until` (a monotonic
+    time) is ahead: a burst then measures what the API takes, not how soon the client
+    gives up.
     """
     started = time.perf_counter()
     error = "not attempted"
-    for attempt in range(1, retries + 2):
+    attempt = 0
+    failures = 0
+    while failures <= retries:
+        attempt += 1
+        pause = 0.1 * 2**failures
         try:
             response = await client.post(
                 "/api/v1/plans", json=body, headers={"Idempotency-Key": key}
             )
         except httpx.TransportError as exc:
             error = f"{type(exc).__name__}: {exc}"
+            failures += 1
         else:
             if response.status_code in (200, 201):
                 data = response.json()
@@ -485,9 +499,23 @@ async def _submit(
             error = f"{response.status_code}: {_detail(response)}"
             if response.status_code not in RETRYABLE_STATUS:
                 return Submitted(index, None, None, attempt, error=error)
-        if attempt <= retries:
-            await asyncio.sleep(0.1 * 2 ** (attempt - 1))
-    return Submitted(index, None, None, retries + 1, error=error)
+            waited = _retry_after(response)
+            if (
+                waited is not None
+                and patient_until is not None
+                and time.monotonic() + waited < patient_until
+            ):
+                pause = waited  # back-pressure: not a failure of the submit
+            else:
+                failures += 1
+        if failures <= retries:
+            await asyncio.sleep(pause)
+    return Submitted(index, None, None, attempt, error=error)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.strip().isdigit() else None
 
 
 async def _submit_all(
@@ -512,6 +540,7 @@ async def _submit_all(
     if config.rate is not None and config.burst is None:
         return await _submit_at_rate(client, config, bodies, run_id, config.rate)
     indices: Iterator[int] = iter(range(config.plan_count))
+    patient = time.monotonic() + config.timeout if config.burst is not None else None
 
     async def worker() -> None:
         # A refused key refuses every submit: stop all clients at the first refusal
@@ -521,7 +550,9 @@ async def _submit_all(
                 return
             try:
                 results.append(
-                    await _submit(client, i, bodies[i], f"bench-{run_id}-{i}", config.retries)
+                    await _submit(
+                        client, i, bodies[i], f"bench-{run_id}-{i}", config.retries, patient
+                    )
                 )
             except BenchError as error:
                 fatal.append(error)

@@ -164,3 +164,27 @@ def test_a_run_where_nothing_was_done_reports_no_rate_instead_of_zero() -> None:
     assert report.tasks_per_second is None
     assert report.submit_to_done_ms == {"p50": None, "p95": None, "p99": None}
     assert "no task done" in format_report(report)
+
+
+async def test_a_burst_waits_out_back_pressure_and_a_plain_run_gives_up() -> None:
+    import time
+
+    import httpx
+    import respx
+
+    from bench.load import _submit
+
+    busy = httpx.Response(503, headers={"Retry-After": "0"}, json={"detail": "behind"})
+    created = httpx.Response(201, json={"id": "p-1", "created_at": "2026-12-02T10:00:00+00:00"})
+    with respx.mock(base_url="http://gw") as mock:
+        route = mock.post("/api/v1/plans").mock(side_effect=[busy] * 5 + [created])
+        async with httpx.AsyncClient(base_url="http://gw") as client:
+            patient = await _submit(client, 0, {}, "k", 1, time.monotonic() + 60)
+        assert patient.plan_id == "p-1" and patient.attempts == 6
+        assert {c.request.headers["Idempotency-Key"] for c in route.calls} == {"k"}
+
+        route.mock(side_effect=[busy] * 5 + [created])
+        async with httpx.AsyncClient(base_url="http://gw") as client:
+            impatient = await _submit(client, 0, {}, "k", 1)
+        assert impatient.plan_id is None and impatient.attempts == 2
+        assert impatient.error is not None and impatient.error.startswith("503")
