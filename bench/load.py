@@ -31,6 +31,8 @@ from contracts.plans import PlanView, TaskState
 LIST_PAGE = 500  # the list endpoint's maximum page
 HTTP_TIMEOUT_SECONDS = 30.0
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+PAUSE_PER_PAGE = 0.25
+"""Seconds of pause between two rounds of watching, per list page the last round read."""
 QUANTILES = (50.0, 95.0, 99.0)
 # The baseline's bodies: as many queues as the gateway's bench deals activities to.
 BASELINE_AGENCIES = ("body_a", "body_b", "body_c", "body_d", "body_e", "body_f")
@@ -592,8 +594,9 @@ async def _submit_at_rate(
 
 async def _settled_by_list(
     client: httpx.AsyncClient, pending: set[str], oldest: datetime
-) -> tuple[set[str], set[str]]:
-    """Pending plans the list shows as settled, and those it did not show at all.
+) -> tuple[set[str], set[str], int]:
+    """Pending plans the list shows as settled, those it did not show at all, and how many
+    pages that took.
 
     One list page covers up to 500 plans, so a round costs a request or two instead of
     one read per plan; the list is newest first, so paging stops once it is past the
@@ -602,7 +605,9 @@ async def _settled_by_list(
     settled: set[str] = set()
     seen: set[str] = set()
     offset = 0
+    pages = 0
     while True:
+        pages += 1
         response = await client.get("/api/v1/plans", params={"limit": LIST_PAGE, "offset": offset})
         _refuse_if_unauthorised(response, "listing plans")
         response.raise_for_status()
@@ -614,7 +619,7 @@ async def _settled_by_list(
                     settled.add(item["id"])
         older = bool(items) and datetime.fromisoformat(items[-1]["created_at"]) < oldest
         if seen >= pending or len(items) < LIST_PAGE or older:
-            return settled, pending - seen
+            return settled, pending - seen, pages
         offset += LIST_PAGE
 
 
@@ -658,7 +663,7 @@ async def _wait_for_done(
     settled_ids: set[str] = set()
     last_note = 0.0
     while True:
-        settled, _unseen = await _settled_by_list(client, pending - settled_ids, oldest)
+        settled, _unseen, pages = await _settled_by_list(client, pending - settled_ids, oldest)
         settled_ids |= settled
         now = time.monotonic()
         open_plans = len(pending) - len(settled_ids)
@@ -667,7 +672,9 @@ async def _wait_for_done(
             last_note = now
         if not open_plans or now >= give_up_at:
             break
-        await asyncio.sleep(config.poll_seconds)
+        # A burst of tens of thousands of plans is tens of list pages a round: the pause
+        # grows with them, so that watching does not become the gateway's main load.
+        await asyncio.sleep(max(config.poll_seconds, PAUSE_PER_PAGE * pages))
     on_settled()
     views = await _read_plans(client, pending, config.concurrency)
     finished = [v for v in views if all(t.state in FINAL_STATES for t in v.tasks)]
