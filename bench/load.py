@@ -593,7 +593,7 @@ async def _submit_at_rate(
 
 
 async def _settled_by_list(
-    client: httpx.AsyncClient, pending: set[str], oldest: datetime
+    client: httpx.AsyncClient, pending: set[str], oldest: datetime, max_pages: int | None = None
 ) -> tuple[set[str], set[str], int]:
     """Pending plans the list shows as settled, those it did not show at all, and how many
     pages that took.
@@ -618,9 +618,15 @@ async def _settled_by_list(
                 if is_settled(item["task_states"]):
                     settled.add(item["id"])
         older = bool(items) and datetime.fromisoformat(items[-1]["created_at"]) < oldest
-        if seen >= pending or len(items) < LIST_PAGE or older:
+        if seen >= pending or len(items) < LIST_PAGE or older or pages == max_pages:
             return settled, pending - seen, pages
         offset += LIST_PAGE
+
+
+def _open_on_first_page(settled: set[str], open_: set[str], unseen: set[str]) -> bool:
+    """Whether a plan the first page showed is still open (`open_` minus those it did not
+    show at all)."""
+    return bool(open_ - unseen - settled)
 
 
 async def _read_plans(
@@ -662,7 +668,19 @@ async def _wait_for_done(
     oldest = min(created) - timedelta(seconds=1)
     settled_ids: set[str] = set()
     last_note = 0.0
+    # The newest plans settle last (the pipeline is first in, first out): while the first
+    # list page still shows one open, reading the other pages would only load the gateway.
+    newest_first = len(pending) > LIST_PAGE
     while True:
+        if newest_first:
+            head, _unseen, pages = await _settled_by_list(
+                client, pending - settled_ids, oldest, max_pages=1
+            )
+            settled_ids |= head
+            newest_first = _open_on_first_page(head, pending - settled_ids, _unseen)
+            if newest_first:
+                await asyncio.sleep(config.poll_seconds)
+                continue
         settled, _unseen, pages = await _settled_by_list(client, pending - settled_ids, oldest)
         settled_ids |= settled
         now = time.monotonic()

@@ -188,3 +188,11 @@ async def test_a_burst_waits_out_back_pressure_and_a_plain_run_gives_up() -> Non
             impatient = await _submit(client, 0, {}, "k", 1)
         assert impatient.plan_id is None and impatient.attempts == 2
         assert impatient.error is not None and impatient.error.startswith("503")
+
+
+def test_the_first_page_is_watched_alone_while_one_of_its_plans_is_open() -> None:
+    from bench.load import _open_on_first_page
+
+    # Plans a, b on the first page (b still open); c, d beyond it, unseen by that read.
+    assert _open_on_first_page({"a"}, {"b", "c", "d"}, {"c", "d"}) is True
+    assert _open_on_first_page({"a", "b"}, {"c", "d"}, {"c", "d"}) is False
