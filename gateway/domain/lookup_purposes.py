@@ -68,46 +68,53 @@ def check_purpose(
     return purpose
 
 
+@dataclass(frozen=True)
+class _CaseConsent:
+    """A consent rule whose consent is held by a case: what the case is, what its consent
+    is to, the clause that asks for it, and whether it covers the case's members too."""
+
+    case: str
+    consent_to: str
+    clause: str
+    covers_members: bool
+
+
+_CASE_RULES = {
+    "application": _CaseConsent(
+        "kandas application", "personal data processing", "order 170 p.12.3", True
+    ),
+    "referral": _CaseConsent(
+        "employment referral",
+        "the use of legally protected information",
+        "standard, p.5.1",
+        False,
+    ),
+}
+
+
 def check_consent(
     purpose: Purpose, iin: str, application: Mapping[str, Any] | None
 ) -> Refusal | None:
     """None when the consent the purpose requires is on file for ``iin``."""
     if purpose.consent == "not_required":
         return None
-    if purpose.consent == "application":
+    rule = _CASE_RULES.get(purpose.consent)
+    if rule is not None:
         if application is None:
-            return Refusal(
-                "case_id", f"'{purpose.code}' lookups name the kandas application (case_id)", 422
-            )
+            named = f"'{purpose.code}' lookups name the {rule.case} (case_id)"
+            return Refusal("case_id", named, 422)
         consent = application.get("consent") or {}
         if not consent.get("given"):
             return Refusal(
                 "consent",
-                "no consent to personal data processing on file for this application "
-                "(order 170 p.12.3)",
+                f"no consent to {rule.consent_to} on file for this {rule.case} ({rule.clause})",
                 403,
             )
-        people = {application.get("applicant_iin")} | {
-            m.get("iin") for m in application.get("members") or ()
-        }
+        people = {application.get("applicant_iin")}
+        if rule.covers_members:
+            people |= {m.get("iin") for m in application.get("members") or ()}
         if iin not in people:
-            return Refusal("iin", "this person is not on the application the consent covers", 403)
-        return None
-    if purpose.consent == "referral":
-        if application is None:
-            return Refusal(
-                "case_id", f"'{purpose.code}' lookups name the employment referral (case_id)", 422
-            )
-        consent = application.get("consent") or {}
-        if not consent.get("given"):
-            return Refusal(
-                "consent",
-                "no consent to the use of legally protected information on file for this "
-                "referral (standard, p.5.1)",
-                403,
-            )
-        if iin != application.get("applicant_iin"):
-            return Refusal("iin", "this person is not the applicant the consent covers", 403)
+            return Refusal("iin", f"this person is not on the {rule.case} the consent covers", 403)
         return None
     return Refusal(
         "consent",
