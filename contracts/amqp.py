@@ -199,27 +199,31 @@ async def wait_for_queue(
     """
     said = False
     while not stop.is_set():
-        current = connection()
-        if current is not None:
-            try:
-                channel = await current.channel()
-            except CONNECTION_EXCEPTIONS:
-                channel = None
-            if channel is not None:
-                try:
-                    await channel.declare_queue(queue, passive=True)
-                    return True
-                except ChannelNotFoundEntity:
-                    if not said:
-                        said = True
-                        logging.getLogger(__name__).info(
-                            "%s does not exist yet; waiting for the gateway to declare it", queue
-                        )
-                except CONNECTION_EXCEPTIONS:
-                    pass
-                finally:
-                    with contextlib.suppress(*CONNECTION_EXCEPTIONS):
-                        await channel.close()
+        if await _queue_exists(connection(), queue):
+            return True
+        if not said:
+            said = True
+            logging.getLogger(__name__).info(
+                "%s does not exist yet (or the broker is away); waiting for the gateway", queue
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), pause)
     return False
+
+
+async def _queue_exists(connection: AbstractConnection | None, queue: str) -> bool:
+    """A passive declare on a channel of its own (a missing queue closes the channel)."""
+    if connection is None:
+        return False
+    try:
+        channel = await connection.channel()
+    except CONNECTION_EXCEPTIONS:
+        return False
+    try:
+        await channel.declare_queue(queue, passive=True)
+        return True
+    except (ChannelNotFoundEntity, *CONNECTION_EXCEPTIONS):
+        return False
+    finally:
+        with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+            await channel.close()

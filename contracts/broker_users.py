@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,12 +63,19 @@ def users_for(path: Path, bodies: Iterable[str]) -> dict[str, BrokerUser]:
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
     wanted = list(bodies)
-    missing = [b for b in wanted if b not in users]
+    require_users(users, wanted, where=str(path))
+    return {b: users[b] for b in wanted}
+
+
+def require_users(
+    users: Mapping[str, BrokerUser], bodies: Iterable[str], *, where: str = "the broker users"
+) -> None:
+    """A ValueError naming the bodies `users` has no entry for."""
+    missing = [b for b in bodies if b not in users]
     if missing:
         raise ValueError(
-            f"{path} has no broker user for {', '.join(missing)}: run `gateway broker provision`"
+            f"{where} has no broker user for {', '.join(missing)}: run `gateway broker provision`"
         )
-    return {b: users[b] for b in wanted}
 
 
 def write_users(path: Path, users: dict[str, BrokerUser]) -> None:

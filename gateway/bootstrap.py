@@ -47,17 +47,17 @@ async def ensure_demo_centre(conn: AsyncConnection) -> bool:
 async def ensure_dev_credentials(
     engine: AsyncEngine, agencies: Agencies, path: Path, api_url: str
 ) -> dict[str, Any]:
+    async with engine.begin() as conn:
+        await ensure_demo_centre(conn)
     if path.exists():  # noqa: ASYNC240 - one small local file, once at start-up
         existing: dict[str, Any] = json.loads(path.read_text())  # noqa: ASYNC240
-        async with engine.begin() as conn:
-            await ensure_demo_centre(conn)
+        async with engine.connect() as conn:
             if await authenticate(conn, existing.get("admin", "")) is not None:
                 existing["api_url"] = api_url
                 _write(path, existing)
                 return existing
     now = SystemClock().now()
     async with engine.begin() as conn:
-        await ensure_demo_centre(conn)
         admin = await add_client(
             conn, name="local admin", kind=ClientKind.admin, scope=None, agencies=agencies, now=now
         )

@@ -7,15 +7,13 @@ API (gateway/services/centres.py); each change is an interagency audit record by
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.config import Settings
-from gateway.errors import GatewayError
+from gateway.cli_store import run_in_store
 
 OPERATOR = "operator:cli"
 T = TypeVar("T")
@@ -26,28 +24,8 @@ centres_app = typer.Typer(
 
 
 def _run(work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool = True) -> T:
-    """One use case in one transaction against the configured store, brought up to date
-    first (as `gateway clients add` does), so a fresh store needs no separate upgrade."""
-    from gateway.store.engine import open_engine
-    from gateway.store.migrate import upgrade
-
-    async def run() -> T:
-        engine = open_engine(Settings().database_url)
-        try:
-            if write:
-                await upgrade(engine)
-                async with engine.begin() as conn:
-                    return await work(conn)
-            async with engine.connect() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except GatewayError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(2 if error.status != 404 else 3) from None
+    """A fresh store needs no separate upgrade: the schema is brought up to date first."""
+    return run_in_store(work, write=write, upgrade_first=True)
 
 
 @centres_app.command("add")

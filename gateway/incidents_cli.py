@@ -7,7 +7,6 @@ and of the admin API (gateway.services.incidents). The operator is named on the 
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 from collections.abc import Awaitable, Callable
@@ -17,8 +16,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.auth import Caller, ClientKind
+from gateway.cli_store import run_in_store
 from gateway.config import Settings
-from gateway.errors import GatewayError
 
 incidents_app = typer.Typer(
     help="Dead-lettered deliveries: list, show, replay, resolve.", no_args_is_help=True
@@ -32,27 +31,12 @@ def _operator() -> Caller:
 
 
 def _run(work: Callable[[AsyncConnection, Any], Awaitable[T]]) -> T:
-    """Run one use case in one transaction against the configured store."""
+    """Run one use case in one transaction; `work` gets the context and the time too."""
     from contracts.clock import SystemClock
     from gateway.runtime import build_context
-    from gateway.store.engine import open_engine
 
-    settings = Settings()
-
-    async def run() -> T:
-        engine = open_engine(settings.database_url)
-        try:
-            async with engine.begin() as conn:
-                ctx = build_context(settings)
-                return await work(conn, (ctx, SystemClock().now()))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except GatewayError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(2 if error.status != 404 else 3) from None
+    ctx = build_context(Settings())
+    return run_in_store(lambda conn: work(conn, (ctx, SystemClock().now())))
 
 
 def _line(view: Any) -> str:

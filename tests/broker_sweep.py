@@ -21,6 +21,7 @@ without it the sweep is skipped and says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -88,24 +89,12 @@ async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
 
 
 def _delete_users(users: list[str], timeout: float) -> None:
-    """rabbitmqctl at most four at a time: each is an Erlang VM starting (about a second)."""
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None or not users:
+    from gateway.broker.provision import ProvisionError, Rabbitmqctl, delete_users
+
+    if not users:
         return
-
-    async def delete(user: str, gate: asyncio.Semaphore) -> None:
-        async with gate:
-            process = await asyncio.create_subprocess_exec(
-                ctl, "-q", "delete_user", user,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            await process.wait()
-
-    async def all_of_them() -> None:
-        gate = asyncio.Semaphore(4)
-        await asyncio.gather(*(delete(user, gate) for user in users))
-
-    asyncio.run(asyncio.wait_for(all_of_them(), timeout))
+    with contextlib.suppress(ProvisionError):  # best effort, as for the queues
+        asyncio.run(asyncio.wait_for(delete_users(Rabbitmqctl(), users), timeout))
 
 
 def sweep(url: str, *, timeout: float = 120.0) -> str:

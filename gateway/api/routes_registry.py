@@ -29,7 +29,14 @@ from gateway.api.openapi import problem_responses
 from gateway.api.params import IINPath
 from gateway.audit_keys import subject_secret
 from gateway.auth import Caller
-from gateway.domain.lookup_purposes import Purpose, Refusal, check_consent, check_purpose
+from gateway.domain.lookup_purposes import (
+    CASE_RULES,
+    CaseConsent,
+    Purpose,
+    Refusal,
+    check_consent,
+    check_purpose,
+)
 from gateway.domain.lookup_purposes import load_purposes as _load_purposes
 from gateway.errors import Forbidden, GatewayError, InvalidInput
 from gateway.services import audit_log, timeline
@@ -43,9 +50,6 @@ from gateway.services.registry_lookup import (
 from gateway.store.tables import plans
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
-
-KANDAS_FLOW = "kandas_application"
-REFERRAL_FLOW = "employment_referral"
 _PROBLEMS = problem_responses(
     403,
     404,
@@ -93,33 +97,28 @@ def _refused(refusal: Refusal) -> GatewayError:
     return Forbidden(refusal.reason, errors=[{"field": refusal.field, "reason": refusal.reason}])
 
 
-CONSENT_CASES = {"application": KANDAS_FLOW, "referral": REFERRAL_FLOW}
-"""The consent rules whose consent is held by a case, and the flow of that case."""
-
-
 async def _consent_case(
-    conn: Any, caller: Caller, case_id: str | None, rule: str
+    conn: Any, caller: Caller, case_id: str | None, rule: CaseConsent
 ) -> dict[str, Any] | None:
     """Who the case's consent covers and the consent itself, read from the case the caller
     works on; another body's case is refused."""
     if case_id is None:
         return None
-    flow = CONSENT_CASES[rule]
     row = (
         await conn.execute(
             select(plans.c.centre, plans.c.family).where(
-                plans.c.id == case_id, plans.c.flow == flow
+                plans.c.id == case_id, plans.c.flow == rule.flow
             )
         )
     ).first()
     if row is None:
-        what = "kandas application" if flow == KANDAS_FLOW else "employment referral"
-        raise InvalidInput.field("case_id", f"no {what} with id '{case_id}'")
-    if flow == KANDAS_FLOW:
+        raise InvalidInput.field("case_id", f"no {rule.case} with id '{case_id}'")
+    if rule.flow == "kandas_application":  # opened by its career centre, p.6
         owner = row.centre
         application: dict[str, Any] = row.family["application"]
     else:
         owner = (row.family.get("routing") or {}).get("district_office")
+        # an employment referral, handled by its district office
         application = {
             "applicant_iin": (row.family.get("form") or {}).get("iin"),
             "consent": row.family.get("consent"),
@@ -144,10 +143,9 @@ async def _begin(
         purpose = checked if isinstance(checked, Purpose) else None
         if purpose is not None:
             try:
+                rule = CASE_RULES.get(purpose.consent)
                 application = (
-                    await _consent_case(conn, caller, case_id, purpose.consent)
-                    if purpose.consent in CONSENT_CASES
-                    else None
+                    await _consent_case(conn, caller, case_id, rule) if rule is not None else None
                 )
                 refusal = check_consent(purpose, iin, application)
             except GatewayError as error:

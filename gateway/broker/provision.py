@@ -150,17 +150,19 @@ async def provision(
 
 
 async def deprovision(ctl: Rabbitmqctl, prefix: str) -> list[str]:
-    """Delete every body user of this prefix (tests; a decommissioned deployment).
-
-    A few rabbitmqctl processes at a time: each one is a second of an Erlang VM starting.
-    """
+    """Delete every body user of this prefix (tests; a decommissioned deployment)."""
     marker = f"{prefix}{USER_INFIX}"
     gone = sorted(u for u in await ctl.users() if u.startswith(marker))
+    await delete_users(ctl, gone)
+    return gone
+
+
+async def delete_users(ctl: Rabbitmqctl, users: Iterable[str]) -> None:
+    """A few rabbitmqctl processes at a time: each one is a second of an Erlang VM starting."""
     at_once = asyncio.Semaphore(4)
 
     async def delete(user: str) -> None:
         async with at_once:
             await ctl.delete_user(user)
 
-    await asyncio.gather(*(delete(user) for user in gone))
-    return gone
+    await asyncio.gather(*(delete(user) for user in users))

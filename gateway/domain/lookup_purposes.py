@@ -69,21 +69,28 @@ def check_purpose(
 
 
 @dataclass(frozen=True)
-class _CaseConsent:
-    """A consent rule whose consent is held by a case: what the case is, what its consent
-    is to, the clause that asks for it, and whether it covers the case's members too."""
+class CaseConsent:
+    """A consent rule whose consent is held by a case: the case's flow, what the case is,
+    what its consent is to, the clause that asks for it, and whether it covers the case's
+    members too."""
 
+    flow: str
     case: str
     consent_to: str
     clause: str
     covers_members: bool
 
 
-_CASE_RULES = {
-    "application": _CaseConsent(
-        "kandas application", "personal data processing", "order 170 p.12.3", True
+CASE_RULES = {
+    "application": CaseConsent(
+        "kandas_application",
+        "kandas application",
+        "personal data processing",
+        "order 170 p.12.3",
+        True,
     ),
-    "referral": _CaseConsent(
+    "referral": CaseConsent(
+        "employment_referral",
         "employment referral",
         "the use of legally protected information",
         "standard, p.5.1",
@@ -98,7 +105,7 @@ def check_consent(
     """None when the consent the purpose requires is on file for ``iin``."""
     if purpose.consent == "not_required":
         return None
-    rule = _CASE_RULES.get(purpose.consent)
+    rule = CASE_RULES.get(purpose.consent)
     if rule is not None:
         if application is None:
             named = f"'{purpose.code}' lookups name the {rule.case} (case_id)"

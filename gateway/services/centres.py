@@ -169,10 +169,10 @@ async def ensure_centre(
 ) -> bool:
     """Register the centre unless it is already registered and open; whether it added it.
     For the bootstrap, which runs at every `gateway up`."""
-    found = await get_centre(conn, code)
-    if found is not None and found.open:
-        return False
-    await add_centre(conn, code=code, name_ru=name_ru, name_kk=name_kk, actor=actor, now=now)
+    try:
+        await add_centre(conn, code=code, name_ru=name_ru, name_kk=name_kk, actor=actor, now=now)
+    except Conflict:
+        return False  # there and open: add_centre refused before writing anything
     return True
 
 
@@ -190,11 +190,7 @@ async def close_centre(conn: AsyncConnection, code: str, *, actor: str, now: dat
 
 async def name_of(conn: AsyncConnection, code: str, lang: str = "ru") -> str | None:
     """The centre's registered name in the page's language (Kazakh or Russian)."""
-    row = (
-        await conn.execute(
-            select(centres.c.name_ru, centres.c.name_kk).where(centres.c.code == code)
-        )
-    ).first()
-    if row is None:
+    found = await get_centre(conn, code)
+    if found is None:
         return None
-    return str(row.name_kk if lang == "kk" else row.name_ru)
+    return found.name_kk if lang == "kk" else found.name_ru

@@ -20,7 +20,7 @@ from pathlib import Path
 from aio_pika.abc import AbstractConnection
 
 from contracts.amqp import Topology, agency_codes, wait_for_queue
-from contracts.broker_users import BrokerUser
+from contracts.broker_users import BrokerUser, require_users
 from mocks.agencies.admin_api import AgenciesAdmin, serve_admin
 from mocks.agencies.agency import MockAgency
 from mocks.agencies.broker import BodyLink, describe
@@ -59,9 +59,8 @@ async def run_agencies(
     """
     if not codes:
         raise ValueError("no agencies to run")
-    missing = [c for c in codes if broker_users is not None and c not in broker_users]
-    if missing:
-        raise ValueError(f"no broker user for {', '.join(missing)} in the broker users file")
+    if broker_users is not None:
+        require_users(broker_users, codes)
     stop = stop if stop is not None else asyncio.Event()
     topology = Topology(prefix, agency_codes(codes), delivery_limit)
     if broker_users is None:

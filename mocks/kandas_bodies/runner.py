@@ -17,7 +17,7 @@ from pathlib import Path
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.amqp import Topology, agency_codes, wait_for_queue
-from contracts.broker_users import BrokerUser
+from contracts.broker_users import BrokerUser, require_users
 from mocks.kandas_bodies.admin_api import BodiesAdmin, serve_admin
 from mocks.kandas_bodies.body import KandasBody
 from mocks.kandas_bodies.broker import connect_with_retry, describe
@@ -56,25 +56,13 @@ async def run_bodies(
     """
     if not codes:
         raise ValueError("no bodies to run")
-    missing = [c for c in codes if broker_users is not None and c not in broker_users]
-    if missing:
-        raise ValueError(f"no broker user for {', '.join(missing)} in the broker users file")
+    if broker_users is not None:
+        require_users(broker_users, codes)
     stop = stop if stop is not None else asyncio.Event()
     topology = Topology(prefix, agency_codes(codes), delivery_limit)
-    connections: dict[str, AbstractRobustConnection] = {}
-    try:
-        for code in topology.agencies:
-            url = broker_users[code].amqp_url(amqp_url) if broker_users is not None else amqp_url
-            shared = next(iter(connections.values()), None) if broker_users is None else None
-            connection = shared or await connect_with_retry(
-                url, give_up_after=connect_timeout, stop=stop
-            )
-            if connection is None:
-                return
-            connections[code] = connection
-    except BaseException:
-        await _close_all(connections)
-        raise
+    connections = await _connect(amqp_url, topology.agencies, broker_users, connect_timeout, stop)
+    if connections is None:
+        return
     if admin is None and admin_port:
         admin = BodiesAdmin(state_dir, topology.agencies)
     if admin is not None and not admin.codes:
@@ -129,6 +117,30 @@ async def run_bodies(
             await body.stop()
         await _close_all(connections)
         log.info("mock kandas bodies stopped")
+
+
+async def _connect(
+    amqp_url: str,
+    codes: Sequence[str],
+    broker_users: Mapping[str, BrokerUser] | None,
+    connect_timeout: float,
+    stop: asyncio.Event,
+) -> dict[str, AbstractRobustConnection] | None:
+    """Each body's connection: one shared, or one per body as its own user; None (and
+    nothing left open) if `stop` was set while waiting for the broker."""
+    urls = {c: broker_users[c].amqp_url(amqp_url) for c in codes} if broker_users else {}
+    opened: dict[str, AbstractRobustConnection] = {}
+    try:
+        for url in dict.fromkeys(urls.values()) if urls else [amqp_url]:
+            connection = await connect_with_retry(url, give_up_after=connect_timeout, stop=stop)
+            if connection is None:
+                await _close_all(opened)
+                return None
+            opened[url] = connection
+    except BaseException:
+        await _close_all(opened)
+        raise
+    return {c: opened[urls.get(c, amqp_url)] for c in codes}
 
 
 def _fixed(connection: AbstractRobustConnection) -> Callable[[], AbstractRobustConnection]:
