@@ -127,8 +127,12 @@ class Settings(BaseSettings):
 
     collector_batch: int = 200
     """Most status messages the collector applies in one transaction."""
-    collector_linger_seconds: float = 0.005
-    """How long the collector waits for more messages when fewer than a batch are there."""
+    collector_linger_seconds: float = 0.02
+    """How long the collector waits for more messages when fewer than a batch are there.
+    A batch costs its round trips to the store whatever its size, so at moderate load
+    a longer wait means fewer, fuller batches: at half the bench's rate 0.02 s took
+    about 5 % off the gateway's CPU a task and 20-30 % off submit p95/p99 against
+    0.005 s (bench/README.md), for a report applied up to 20 ms later."""
 
     digest_sender: str = "file"
     """Where the daily escalation digest goes: `console`, `file` (an .eml per centre and

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store import bulk
 from gateway.store.tables import audit_log
 
 
@@ -58,4 +59,4 @@ async def record(conn: AsyncConnection, **fields: Any) -> None:
 
 async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(audit_log), rows)
+        await bulk.insert_many(conn, audit_log, rows)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.plans import DeadlineKind
 from gateway.domain.deadlines import Deadline
+from gateway.store import bulk
 from gateway.store.tables import deadlines
 
 
@@ -26,7 +27,7 @@ async def open_deadline(
 
 async def open_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(deadlines), rows)
+        await bulk.insert_many(conn, deadlines, rows)
 
 
 def deadline_row(

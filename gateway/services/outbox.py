@@ -15,6 +15,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import tracing
+from gateway.store import bulk
 from gateway.store.tables import outbox
 
 #: The PostgreSQL channel a committed outbox write is announced on (see the relay).
@@ -29,7 +30,7 @@ async def enqueue(conn: AsyncConnection, envelope: BaseModel, **fields: Any) -> 
 
 async def enqueue_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(outbox), rows)
+        await bulk.insert_many(conn, outbox, rows)
         await _announce(conn)
 
 

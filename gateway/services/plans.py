@@ -31,6 +31,7 @@ from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.ids import new_id, new_uuid
 from gateway.services import centres, deadline_store, outbox, timeline
 from gateway.services.context import Context
+from gateway.store import bulk
 from gateway.store.tables import deadlines, plans, tasks
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -259,7 +260,7 @@ async def write_plans(conn: AsyncConnection, prepared: list[PreparedPlan]) -> No
     if not prepared:
         return
     await conn.execute(insert(plans), [p.plan for p in prepared])
-    await conn.execute(insert(tasks), [t for p in prepared for t in p.written.tasks])
+    await bulk.insert_many(conn, tasks, [t for p in prepared for t in p.written.tasks])
     await deadline_store.open_many(conn, [d for p in prepared for d in p.written.deadlines])
     await outbox.enqueue_many(conn, [m for p in prepared for m in p.messages])
     await timeline.record_many(conn, [e for p in prepared for e in p.written.events])

@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.services import audit_log
+from gateway.store import bulk
 from gateway.store.tables import access_log, events
 
 # Reads of a family's data that also go to the interagency log (besides every change).
@@ -23,7 +24,7 @@ async def record(conn: AsyncConnection, **fields: Any) -> None:
 
 async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(events), rows)
+        await bulk.insert_many(conn, events, rows)
         await audit_log.record_many(conn, [_audited(row) for row in rows])
 
 

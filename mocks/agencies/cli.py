@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
 from contracts.broker_users import BrokerUser, users_for
 from mocks.agencies.broker import BrokerUnavailable
@@ -100,7 +101,7 @@ def run(
     )
     users = _broker_users(broker_users, codes)
     try:
-        asyncio.run(
+        uvloop.run(
             _serve(
                 codes,
                 broker_users=users,
