@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvloop
 
 from contracts.broker_users import BrokerUser, users_for
 from mocks.agencies.broker import BrokerUnavailable
@@ -101,7 +100,7 @@ def run(
     )
     users = _broker_users(broker_users, codes)
     try:
-        uvloop.run(
+        asyncio.run(
             _serve(
                 codes,
                 broker_users=users,
