@@ -1,0 +1,122 @@
+"""Rows written through the driver (`gateway.store.bulk`) are stored exactly as
+SQLAlchemy stores them, and they are part of the caller's transaction, on both stores."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store import bulk
+from gateway.store.tables import events, plans, tasks
+
+pytestmark = pytest.mark.integration
+
+ALMATY = timezone(timedelta(hours=5))
+
+
+async def _plan(engine: AsyncEngine) -> str:
+    plan_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(plans).values(
+                id=plan_id, flow="ipr", centre="bulk-test", status="active", approved_at=now,
+                created_at=now, family={"members": []}, grounds=["a"], created_by="test",
+            )
+        )  # fmt: skip
+    return plan_id
+
+
+def _task(plan_id: str, task_id: str, at: datetime) -> dict[str, Any]:
+    return dict(
+        id=task_id, plan_id=plan_id, seq=1, step="activity", agency="health", title="Осмотр",
+        description="Қазақша және русский", due_date=date(2026, 12, 31),
+        beneficiary_iins=["900101300123", "050505600321"], state="created", round=0,
+        created_at=at, updated_at=at, dispatched_at=None, delivered_at=None, reported_at=None,
+        accepted_at=None, last_comment=None, last_reason=None,
+    )  # fmt: skip
+
+
+async def _stored(engine: AsyncEngine, task_id: str) -> tuple[Any, ...]:
+    """The row as the database holds it, below SQLAlchemy's types."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT due_date, beneficiary_iins, created_at, updated_at, dispatched_at "
+                    "FROM tasks WHERE id = :id"
+                ),
+                {"id": task_id},
+            )
+        ).one()
+    return tuple(str(value) for value in row)
+
+
+async def test_a_row_is_stored_as_sqlalchemy_stores_it(engine: AsyncEngine) -> None:
+    plan_id = await _plan(engine)
+    # An offset other than UTC, and a whole second (no microseconds to print): both must
+    # come out as SQLAlchemy writes them, or text order would not be time order on SQLite.
+    at = datetime(2026, 12, 2, 10, 0, 0, tzinfo=ALMATY)
+    via_orm, via_driver = str(uuid.uuid4()), str(uuid.uuid4())
+    async with engine.begin() as conn:
+        await conn.execute(insert(tasks), [_task(plan_id, via_orm, at)])
+        await bulk.insert_many(conn, tasks, [_task(plan_id, via_driver, at)])
+    assert await _stored(engine, via_driver) == await _stored(engine, via_orm)
+    async with engine.connect() as conn:
+        read = (await conn.execute(select(tasks).where(tasks.c.id == via_driver))).one()
+    assert read.created_at == at and read.created_at.tzinfo is not None
+    assert read.due_date == date(2026, 12, 31)
+    assert read.beneficiary_iins == ["900101300123", "050505600321"]
+    assert read.description == "Қазақша және русский"
+    assert read.dispatched_at is None
+
+
+async def test_driver_writes_roll_back_with_their_transaction(engine: AsyncEngine) -> None:
+    plan_id = await _plan(engine)
+    task_id = str(uuid.uuid4())
+    with pytest.raises(RuntimeError, match="undo"):
+        async with engine.begin() as conn:
+            # The first statement of the transaction: on PostgreSQL SQLAlchemy has not
+            # begun it yet, so this checks that `bulk` begins it rather than autocommit.
+            await bulk.insert_many(conn, tasks, [_task(plan_id, task_id, datetime.now(UTC))])
+            raise RuntimeError("undo")
+    async with engine.connect() as conn:
+        found = (await conn.execute(select(tasks.c.id).where(tasks.c.id == task_id))).all()
+    assert found == []
+
+
+async def test_driver_writes_are_refused_outside_a_transaction(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        with pytest.raises(RuntimeError, match="transaction"):
+            await bulk.execute_many(
+                conn, bulk.Statement.of("DELETE FROM tasks WHERE id = $1"), [("x",)]
+            )
+
+
+async def test_rows_of_different_shapes_keep_their_order(engine: AsyncEngine) -> None:
+    plan_id = await _plan(engine)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for i in range(5):
+        row: dict[str, Any] = dict(plan_id=plan_id, at=now, actor="test", type=f"e{i}", data={})
+        if i % 2:
+            row["reason"] = f"reason {i}"
+        rows.append(row)
+    async with engine.begin() as conn:
+        await bulk.insert_many(conn, events, rows)
+    async with engine.connect() as conn:
+        written = (
+            await conn.execute(
+                select(events.c.type, events.c.reason)
+                .where(events.c.plan_id == plan_id)
+                .order_by(events.c.id)
+            )
+        ).all()
+    assert [tuple(r) for r in written] == [
+        ("e0", None), ("e1", "reason 1"), ("e2", None), ("e3", "reason 3"), ("e4", None)
+    ]  # fmt: skip
