@@ -120,3 +120,16 @@ async def test_rows_of_different_shapes_keep_their_order(engine: AsyncEngine) ->
     assert [tuple(r) for r in written] == [
         ("e0", None), ("e1", "reason 1"), ("e2", None), ("e3", "reason 3"), ("e4", None)
     ]  # fmt: skip
+
+
+async def test_the_store_writes_bench_compares_both_ways_and_cleans_up(
+    engine: AsyncEngine, store_url: str
+) -> None:
+    from bench.store_writes import measure
+
+    lines = await measure(store_url, (2,), rounds=2, repeats=1)
+    assert lines[0].startswith("empty transaction")
+    assert "sqlalchemy" in lines[1] and "driver" in lines[1] and "driver / sqlalchemy" in lines[1]
+    async with engine.connect() as conn:
+        left = await conn.execute(select(plans.c.id).where(plans.c.centre == "bench-store-writes"))
+        assert left.all() == []
