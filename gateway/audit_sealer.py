@@ -21,15 +21,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.clock import Clock
 from gateway.audit_keys import key_id
 from gateway.domain.audit_chain import GENESIS, checkpoint_bytes, link
+from gateway.store import bulk
 from gateway.store.tables import audit_checkpoints, audit_log
 
 log = logging.getLogger("gateway.audit")
@@ -47,6 +47,10 @@ CHAINED = [
     audit_log.c.legal_ground,
     audit_log.c.data,
 ]
+
+
+# Through the driver (gateway/store/bulk.py): four records a task, one UPDATE each.
+_SEAL = bulk.Statement.of("UPDATE audit_log SET seq = $2, prev_hash = $3, hash = $4 WHERE id = $1")
 
 
 async def _lock(conn: AsyncConnection) -> None:
@@ -81,18 +85,13 @@ async def seal(engine: AsyncEngine, *, limit: int = 5000) -> int:
         ).all()
         if not rows:
             return 0
-        sealed: list[dict[str, Any]] = []
+        sealed: list[tuple[int, int, str, str]] = []
         for row in rows:
             seq += 1
             digest = link(prev, dict(row._mapping))
-            sealed.append({"rid": row.id, "s": seq, "p": prev, "h": digest})
+            sealed.append((row.id, seq, prev, digest))
             prev = digest
-        await conn.execute(
-            update(audit_log)
-            .where(audit_log.c.id == bindparam("rid"))
-            .values(seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h")),
-            sealed,
-        )
+        await bulk.execute_many(conn, _SEAL, sealed)
         return len(sealed)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -118,7 +119,7 @@ deadlines = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("plan_id", ID, ForeignKey("plans.id"), nullable=False, index=True),
-    Column("task_id", ID, ForeignKey("tasks.id"), index=True),
+    Column("task_id", ID, ForeignKey("tasks.id")),
     Column("kind", String(16), nullable=False),
     Column("round", Integer, nullable=False, default=0),
     Column("starts_at", UtcDateTime, nullable=False),
@@ -128,8 +129,23 @@ deadlines = Table(
     Column("warned_at", UtcDateTime),
     Column("breached_at", UtcDateTime),
     Column("calendar_version", String(40), nullable=False),
-    Index("ix_deadlines_open_warn", "met_at", "warned_at", "warn_at"),
-    Index("ix_deadlines_open_due", "met_at", "breached_at", "due_at"),
+    # A report meets a deadline by task and kind. The watcher's indexes are partial, so
+    # that no other statement's plan can use them (migration 0012 says what that cost).
+    Index("ix_deadlines_task_id_kind", "task_id", "kind"),
+)
+_OPEN_WARN = and_(deadlines.c.met_at.is_(None), deadlines.c.warned_at.is_(None))
+_OPEN_DUE = and_(deadlines.c.met_at.is_(None), deadlines.c.breached_at.is_(None))
+Index(
+    "ix_deadlines_open_warn",
+    deadlines.c.warn_at,
+    postgresql_where=_OPEN_WARN,
+    sqlite_where=_OPEN_WARN,
+)
+Index(
+    "ix_deadlines_open_due",
+    deadlines.c.due_at,
+    postgresql_where=_OPEN_DUE,
+    sqlite_where=_OPEN_DUE,
 )
 
 events = Table(
