@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import bulk
-from gateway.store.tables import events, plans, tasks
+from gateway.store.tables import deadlines, events, plans, tasks
 
 pytestmark = pytest.mark.integration
 
@@ -133,3 +133,64 @@ async def test_the_store_writes_bench_compares_both_ways_and_cleans_up(
     async with engine.connect() as conn:
         left = await conn.execute(select(plans.c.id).where(plans.c.centre == "bench-store-writes"))
         assert left.all() == []
+
+
+async def test_a_meet_and_the_overdue_flag_never_read_the_watchers_indexes(
+    engine: AsyncEngine,
+) -> None:
+    """Migration 0012: planned on a young table, where the planner knows nothing of the
+    rows, neither statement may use an index that covers every open deadline."""
+    meet = "UPDATE deadlines SET met_at = {0} WHERE task_id = {1} AND kind = {2} AND met_at IS NULL"
+    overdue = (
+        "SELECT EXISTS (SELECT 1 FROM deadlines WHERE plan_id = {0} AND met_at IS NULL "
+        "AND due_at < {1})"
+    )
+    plan_id = await _plan(engine)
+    now = datetime.now(UTC)
+    open_one = dict(
+        plan_id=plan_id, task_id=None, kind="delivery", round=0, starts_at=now, warn_at=now,
+        due_at=now, calendar_version="test", met_at=None, warned_at=None, breached_at=None,
+    )  # fmt: skip
+    async with engine.connect() as conn, conn.begin() as transaction:
+        # Open deadlines the planner has no statistics of (rolled back at the end): with
+        # the watcher's old indexes, led by met_at, both statements were planned on them.
+        await bulk.insert_many(conn, deadlines, [open_one] * 3000)
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            await conn.exec_driver_sql(
+                "PREPARE meet(timestamp, varchar, varchar) AS " + meet.format("$1", "$2", "$3")
+            )
+            await conn.exec_driver_sql(
+                "PREPARE overdue(varchar, timestamp) AS " + overdue.format("$1", "$2")
+            )
+            plans_text = [
+                "\n".join(
+                    r[0]
+                    for r in await conn.exec_driver_sql(
+                        "EXPLAIN EXECUTE meet(now()::timestamp, 'x', 'delivery')"
+                    )
+                ),
+                "\n".join(
+                    r[0]
+                    for r in await conn.exec_driver_sql(
+                        "EXPLAIN EXECUTE overdue('x', now()::timestamp)"
+                    )
+                ),
+            ]
+            await conn.exec_driver_sql("DEALLOCATE meet")
+            await conn.exec_driver_sql("DEALLOCATE overdue")
+        else:
+            plans_text = [
+                "\n".join(
+                    str(r[-1])
+                    for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+                )
+                for sql, params in (
+                    (meet.format("?", "?", "?"), ("2026-12-02 00:00:00", "x", "delivery")),
+                    (overdue.format("?", "?"), ("x", "2026-12-02 00:00:00")),
+                )
+            ]
+        await transaction.rollback()
+    assert "ix_deadlines_task_id_kind" in plans_text[0], plans_text[0]
+    for plan in plans_text:
+        assert "ix_deadlines_open" not in plan, plan
