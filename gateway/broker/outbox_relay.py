@@ -17,11 +17,11 @@ import logging
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.amqp import persistent_message
@@ -34,7 +34,7 @@ from gateway.broker.connection import BrokerLink
 from gateway.services.outbox import OUTBOX_CHANNEL
 from gateway.store import bulk
 from gateway.store.engine import is_sqlite
-from gateway.store.tables import events, outbox, tasks
+from gateway.store.tables import events, outbox
 
 log = logging.getLogger("gateway.relay")
 
@@ -210,11 +210,8 @@ class OutboxRelay:
         async with self._engine.begin() as conn:
             now = self._clock.now()
             if sent:
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in sent]))
-                    .values(published_at=now, lease_until=None)
-                )
+                at = bulk.timestamp_for(conn.dialect.name)(now)
+                await bulk.fetch(conn, _PUBLISHED, (at, bulk.array(conn, [r.id for r in sent])))
                 await _mark_dispatched(
                     conn, [r for r in sent if r.message_type in _ASSIGNMENTS], now
                 )
@@ -261,29 +258,13 @@ class OutboxRelay:
         """Lease the oldest pending rows in one statement (an UPDATE of the rows a
         sub-select picks, returning them) rather than a SELECT and an UPDATE: a round
         trip less on every pass."""
+        claim = _CLAIM_SKIP_LOCKED if self._skip_locked else _CLAIM
         async with self._engine.begin() as conn:
             now = self._clock.now()
-            pending = (
-                select(outbox.c.id)
-                .where(
-                    outbox.c.published_at.is_(None),
-                    or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-                    # Rows for another organisation's REST system are the adaptation
-                    # worker's to deliver (gateway/services/http_outbox.py), not AMQP's.
-                    ~outbox.c.exchange.startswith(HTTP_PREFIX),
-                )
-                .order_by(outbox.c.id)
-                .limit(self._batch)
+            at = bulk.timestamp_for(conn.dialect.name)
+            rows = await bulk.fetch_rows(
+                conn, outbox, claim, (at(now + self._lease), at(now), self._batch, _NOT_HTTP)
             )
-            if self._skip_locked:
-                pending = pending.with_for_update(skip_locked=True)
-            leased = (
-                update(outbox)
-                .where(outbox.c.id.in_(pending.scalar_subquery()))
-                .values(lease_until=now + self._lease)
-                .returning(*outbox.c)
-            )
-            rows = list((await conn.execute(leased)).all())
             # RETURNING keeps no order: the publishes go out in outbox order.
             rows.sort(key=lambda row: row.id)
             return rows
@@ -312,6 +293,42 @@ class OutboxRelay:
         await asyncio.Event().wait()
 
 
+# The relay's statements, through the driver (gateway/store/bulk.py): every pass runs
+# them. The lease takes the rows pending (never published, no live lease) that are not
+# for another organisation's REST system: those are the adaptation worker's to deliver
+# (gateway/services/http_outbox.py), not AMQP's. $1 the lease's end, $2 now.
+_PENDING = (
+    "SELECT id FROM outbox WHERE published_at IS NULL "
+    "AND (lease_until IS NULL OR lease_until < $2) AND exchange NOT LIKE $4 "
+    "ORDER BY id LIMIT $3"
+)
+_LEASE = "UPDATE outbox SET lease_until = $1 WHERE id IN ({pending}) RETURNING {columns}"
+_CLAIM = bulk.Statement.of(_LEASE.format(pending=_PENDING, columns=bulk.column_list(outbox)))
+_CLAIM_SKIP_LOCKED = bulk.Statement.of(
+    _LEASE.format(pending=_PENDING + " FOR UPDATE SKIP LOCKED", columns=bulk.column_list(outbox))
+)
+_NOT_HTTP = HTTP_PREFIX + "%"
+_PUBLISHED = bulk.Statement(
+    postgresql="UPDATE outbox SET published_at = $1, lease_until = NULL "
+    "WHERE id = ANY($2::integer[])",
+    sqlite="UPDATE outbox SET published_at = ?1, lease_until = NULL "
+    "WHERE id IN (SELECT value FROM json_each(?2))",
+)
+_DISPATCH = bulk.Statement(
+    postgresql=f"UPDATE tasks SET state = '{TaskState.dispatched.value}', dispatched_at = $1, "
+    f"updated_at = $1 WHERE id = ANY($2::varchar[]) AND state = '{TaskState.created.value}' "
+    "RETURNING id, plan_id",
+    sqlite=f"UPDATE tasks SET state = '{TaskState.dispatched.value}', dispatched_at = ?1, "
+    "updated_at = ?1 WHERE id IN (SELECT value FROM json_each(?2)) "
+    f"AND state = '{TaskState.created.value}' RETURNING id, plan_id",
+)
+
+
+class _Moved(NamedTuple):
+    id: str
+    plan_id: str
+
+
 #: The first message of a step: once the broker has it, the step is dispatched.
 _ASSIGNMENTS = frozenset({MessageType.task_assigned.value, CaseMessageType.step_assigned.value})
 
@@ -325,14 +342,10 @@ async def _mark_dispatched(conn: AsyncConnection, rows: list[Any], now: datetime
     task_ids = [r.task_id for r in rows if r.task_id]
     if not task_ids:
         return
-    moved = (
-        await conn.execute(
-            update(tasks)
-            .where(tasks.c.id.in_(task_ids), tasks.c.state == TaskState.created.value)
-            .values(state=TaskState.dispatched.value, dispatched_at=now, updated_at=now)
-            .returning(tasks.c.id, tasks.c.plan_id)
-        )
-    ).all()
+    at = bulk.timestamp_for(conn.dialect.name)(now)
+    moved = [
+        _Moved(*row) for row in await bulk.fetch(conn, _DISPATCH, (at, bulk.array(conn, task_ids)))
+    ]
     await bulk.insert_many(
         conn,
         events,

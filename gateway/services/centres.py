@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.services import audit_log
+from gateway.store import bulk
 from gateway.store.tables import centres
 
 CODE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")  # as contracts' CentreCode
@@ -68,15 +69,20 @@ async def list_centres(conn: AsyncConnection) -> list[Centre]:
     return [_centre(r) for r in rows]
 
 
+# Through the driver (gateway/store/bulk.py): once for every submit group.
+_OPEN_CODES = bulk.Statement(
+    postgresql="SELECT code FROM centres WHERE code = ANY($1::varchar[]) AND closed_at IS NULL",
+    sqlite="SELECT code FROM centres "
+    "WHERE code IN (SELECT value FROM json_each(?1)) AND closed_at IS NULL",
+)
+
+
 async def open_codes(conn: AsyncConnection, codes: Iterable[str]) -> set[str]:
     """Which of these centres are registered and open: one query for a submit group."""
-    wanted = set(codes)
+    wanted = sorted(set(codes))
     if not wanted:
         return set()
-    rows = await conn.execute(
-        select(centres.c.code).where(centres.c.code.in_(wanted), centres.c.closed_at.is_(None))
-    )
-    return set(rows.scalars())
+    return {row[0] for row in await bulk.fetch(conn, _OPEN_CODES, (bulk.array(conn, wanted),))}
 
 
 def not_registered(code: str) -> Forbidden:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import tracing
@@ -20,7 +20,7 @@ from gateway.store.tables import outbox
 
 #: The PostgreSQL channel a committed outbox write is announced on (see the relay).
 OUTBOX_CHANNEL = "gateway_outbox"
-_NOTIFY = text(f"NOTIFY {OUTBOX_CHANNEL}")
+_NOTIFY = bulk.Statement.of(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 async def enqueue(conn: AsyncConnection, envelope: BaseModel, **fields: Any) -> None:
@@ -37,7 +37,7 @@ async def enqueue_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Non
 async def _announce(conn: AsyncConnection) -> None:
     # PostgreSQL folds repeated identical notifications of one transaction into one.
     if conn.dialect.name == "postgresql":
-        await conn.execute(_NOTIFY)
+        await bulk.fetch(conn, _NOTIFY, ())
 
 
 def message_row(

@@ -266,6 +266,16 @@ async def write_plans(conn: AsyncConnection, prepared: list[PreparedPlan]) -> No
     await timeline.record_many(conn, [e for p in prepared for e in p.written.events])
 
 
+# Through the driver (gateway/store/bulk.py): once for every submit group.
+_USED_KEYS = bulk.Statement(
+    postgresql="SELECT id, centre, idempotency_key, request_hash FROM plans "
+    "WHERE centre = ANY($1::varchar[]) AND idempotency_key = ANY($2::varchar[])",
+    sqlite="SELECT id, centre, idempotency_key, request_hash FROM plans "
+    "WHERE centre IN (SELECT value FROM json_each(?1)) "
+    "AND idempotency_key IN (SELECT value FROM json_each(?2))",
+)
+
+
 async def find_by_idempotency_keys(
     conn: AsyncConnection, centre_keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, str]]:
@@ -274,18 +284,12 @@ async def find_by_idempotency_keys(
         return {}
     codes = sorted({centre for centre, _ in centre_keys})
     keys = sorted({key for _, key in centre_keys})
-    rows = (
-        await conn.execute(
-            select(plans.c.id, plans.c.centre, plans.c.idempotency_key, plans.c.request_hash).where(
-                plans.c.centre.in_(codes), plans.c.idempotency_key.in_(keys)
-            )
-        )
-    ).all()
+    rows = await bulk.fetch(conn, _USED_KEYS, (bulk.array(conn, codes), bulk.array(conn, keys)))
     wanted = set(centre_keys)
     return {
-        (r.centre, r.idempotency_key): (str(r.id), str(r.request_hash))
-        for r in rows
-        if (r.centre, r.idempotency_key) in wanted
+        (centre, key): (str(plan_id), str(request_hash))
+        for plan_id, centre, key, request_hash in rows
+        if (centre, key) in wanted
     }
 
 

@@ -22,13 +22,11 @@ single-report path (`tasks.apply_report`) is kept for the retry of a failed batc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.messages import StatusReport
@@ -51,8 +49,8 @@ _UPDATE_TASK = bulk.Statement.of(
     + ", ".join(f"{name} = ${i}" for i, name in enumerate(_WRITABLE, start=2))
     + " WHERE id = $1"
 )
-# The batch's message ids as one parameter, so the statement's text does not change with
-# the batch's size: an array on PostgreSQL, a JSON array on SQLite.
+# The batch's message ids as one parameter (`bulk.array`), so the statement's text does
+# not change with the batch's size.
 _CLAIM = bulk.Statement(
     postgresql="INSERT INTO inbox (message_id, consumer, received_at) "
     "SELECT m, $2, $3 FROM unnest($1::varchar[]) AS m "
@@ -60,6 +58,13 @@ _CLAIM = bulk.Statement(
     sqlite="INSERT INTO inbox (message_id, consumer, received_at) "
     "SELECT value, ?2, ?3 FROM json_each(?1) WHERE true "
     "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+)
+# The batch's tasks, locked in id order (SQLite's BEGIN IMMEDIATE holds the whole store).
+_LOCK_TASKS = bulk.Statement(
+    postgresql=f"SELECT {bulk.column_list(tasks)} FROM tasks WHERE id = ANY($1::varchar[]) "
+    "ORDER BY id FOR UPDATE",
+    sqlite=f"SELECT {bulk.column_list(tasks)} FROM tasks "
+    "WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id",
 )
 
 
@@ -88,9 +93,8 @@ async def claim_messages(
     """Record the messages as handled; returns those that were not handled before."""
     if not message_ids:
         return set()
-    dialect = bulk.dialect_of(conn)
-    ids: Any = json.dumps(list(message_ids)) if dialect == "sqlite" else list(message_ids)
-    rows = await bulk.fetch(conn, _CLAIM, (ids, consumer, bulk.timestamp_for(dialect)(now)))
+    at = bulk.timestamp_for(conn.dialect.name)(now)
+    rows = await bulk.fetch(conn, _CLAIM, (bulk.array(conn, message_ids), consumer, at))
     return {row[0] for row in rows}
 
 
@@ -105,12 +109,8 @@ async def apply_reports(
     """Apply `batch` in queue order within the caller's transaction (see the module)."""
     outcome = BatchOutcome()
     task_ids = sorted({r.report.task_id for r in batch})
-    found = (
-        await conn.execute(
-            select(tasks).where(tasks.c.id.in_(task_ids)).order_by(tasks.c.id).with_for_update()
-        )
-    ).all()
-    current: dict[str, dict[str, Any]] = {row.id: dict(row._mapping) for row in found}
+    found = await bulk.fetch_rows(conn, tasks, _LOCK_TASKS, (bulk.array(conn, task_ids),))
+    current: dict[str, dict[str, Any]] = {row.id: row._asdict() for row in found}
 
     wanted: list[Report] = []
     seen: set[str] = set()
@@ -145,7 +145,7 @@ async def apply_reports(
             changed.add(task["id"])
         outcome.applied.append(item.message_id)
 
-    dialect = bulk.dialect_of(conn)
+    dialect = conn.dialect.name
     at = bulk.timestamp_for(dialect)(now)
     await bulk.execute_many(conn, _MEET, [(at, tid, kind) for tid, kind in meets])
     writable = bulk.converters(tasks, _WRITABLE, dialect)

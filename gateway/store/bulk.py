@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -123,8 +124,60 @@ def _insert_sql(table: Table, columns: tuple[str, ...], dialect: str) -> str:
     return Statement.of(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})').text(dialect)
 
 
-def dialect_of(conn: AsyncConnection) -> str:
-    return conn.dialect.name
+def _pg_read_timestamp(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _sqlite_read_timestamp(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _sqlite_read_json(value: str | None) -> Any:
+    # Not on PostgreSQL: there SQLAlchemy's asyncpg dialect gives the connection a JSON
+    # codec that takes text in (what `_json` makes) and hands decoded values out.
+    return None if value is None else json.loads(value)
+
+
+def _sqlite_read_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _sqlite_read_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _reader(column_type: Any, dialect: str) -> Convert:
+    sqlite = dialect == "sqlite"
+    if isinstance(column_type, UtcDateTime):
+        return _sqlite_read_timestamp if sqlite else _pg_read_timestamp
+    if sqlite and isinstance(column_type, JSON):
+        return _sqlite_read_json
+    if sqlite and isinstance(column_type, Date):
+        return _sqlite_read_date
+    if sqlite and isinstance(column_type, Boolean):
+        return _sqlite_read_bool
+    return _same
+
+
+@lru_cache(maxsize=64)
+def column_list(table: Table) -> str:
+    """Every column of `table`, in its order: what a statement for `fetch_rows` selects
+    (or returns)."""
+    return ", ".join(f'"{c.name}"' for c in table.columns)
+
+
+@lru_cache(maxsize=128)
+def _row_shape(table: Table, dialect: str) -> tuple[Any, tuple[Convert, ...]]:
+    row_type = namedtuple(f"{table.name}_row", [c.name for c in table.columns])  # type: ignore[misc]
+    return row_type, tuple(_reader(c.type, dialect) for c in table.columns)
+
+
+def array(conn: AsyncConnection, values: Iterable[Any]) -> Any:
+    """Many values as one parameter, so that a statement's text does not change with
+    their number: a list for a PostgreSQL array (`= ANY($1::varchar[])`), JSON text on
+    SQLite (`IN (SELECT value FROM json_each(?1))`)."""
+    items = list(values)
+    return json.dumps(items) if conn.dialect.name == "sqlite" else items
 
 
 async def insert_many(
@@ -135,7 +188,7 @@ async def insert_many(
     Rows with the same keys go in one executemany; a row with other keys starts the
     next one, so the ids an autoincrement gives still follow the rows' order.
     """
-    dialect = dialect_of(conn)
+    dialect = conn.dialect.name
     start = 0
     while start < len(rows):
         columns = tuple(rows[start])
@@ -153,7 +206,7 @@ async def execute_many(
     conn: AsyncConnection, sql: str | Statement, rows: Iterable[Sequence[Any]]
 ) -> None:
     """Run one statement once per row of already converted values."""
-    dialect = dialect_of(conn)
+    dialect = conn.dialect.name
     text = sql.text(dialect) if isinstance(sql, Statement) else sql
     batch = list(rows)
     if not batch:
@@ -170,7 +223,7 @@ async def execute_many(
 
 async def fetch(conn: AsyncConnection, sql: Statement, args: Sequence[Any]) -> list[Sequence[Any]]:
     """Run one statement and return its rows as tuples of the driver's values."""
-    dialect = dialect_of(conn)
+    dialect = conn.dialect.name
     text = sql.text(dialect)
     if dialect == "sqlite":
         return list(_sqlite(conn).execute(text, tuple(args)).fetchall())
@@ -178,6 +231,19 @@ async def fetch(conn: AsyncConnection, sql: Statement, args: Sequence[Any]) -> l
     async with adapted._execute_mutex:
         await _begun(adapted)
         return list(await adapted._connection.fetch(text, *args))
+
+
+async def fetch_rows(
+    conn: AsyncConnection, table: Table, sql: Statement, args: Sequence[Any]
+) -> list[Any]:
+    """Run a statement that selects or returns `column_list(table)` and give its rows as
+    SQLAlchemy's would be: named tuples (`row.id`, `row._asdict()`) of the values the
+    table's types read (aware UTC timestamps, decoded JSON, dates, booleans)."""
+    row_type, readers = _row_shape(table, conn.dialect.name)
+    return [
+        row_type(*(read(value) for read, value in zip(readers, row, strict=True)))
+        for row in await fetch(conn, sql, args)
+    ]
 
 
 def _fairy(conn: AsyncConnection) -> Any:

@@ -194,3 +194,38 @@ async def test_a_meet_and_the_overdue_flag_never_read_the_watchers_indexes(
     assert "ix_deadlines_task_id_kind" in plans_text[0], plans_text[0]
     for plan in plans_text:
         assert "ix_deadlines_open" not in plan, plan
+
+
+_READ_TASKS = bulk.Statement(
+    postgresql=f"SELECT {bulk.column_list(tasks)} FROM tasks WHERE id = ANY($1::varchar[]) "
+    "ORDER BY id",
+    sqlite=f"SELECT {bulk.column_list(tasks)} FROM tasks "
+    "WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+)
+
+
+async def test_rows_read_through_the_driver_are_those_sqlalchemy_reads(
+    engine: AsyncEngine,
+) -> None:
+    """Every column type of `tasks` (text, integer, date, JSON, timestamps set and
+    unset) reads back the same through `fetch_rows` as through `select(tasks)`."""
+    plan_id = await _plan(engine)
+    at = datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=ALMATY)
+    first, second = sorted(str(uuid.uuid4()) for _ in range(2))
+    later = dict(_task(plan_id, second, at), due_date=None, reported_at=at, last_comment="ок")
+    async with engine.begin() as conn:
+        await conn.execute(insert(tasks), [_task(plan_id, first, at), later])
+    async with engine.begin() as conn:
+        by_driver = await bulk.fetch_rows(
+            conn, tasks, _READ_TASKS, (bulk.array(conn, [second, first]),)
+        )
+        by_orm = (
+            await conn.execute(
+                select(tasks).where(tasks.c.id.in_([first, second])).order_by(tasks.c.id)
+            )
+        ).all()
+    assert [row._asdict() for row in by_driver] == [dict(row._mapping) for row in by_orm]
+    assert [row.id for row in by_driver] == [first, second]
+    assert by_driver[1].reported_at == at and by_driver[1].reported_at.tzinfo is not None
+    assert by_driver[0].beneficiary_iins == ["900101300123", "050505600321"]
+    assert by_driver[0].due_date == date(2026, 12, 31) and by_driver[1].due_date is None
