@@ -38,8 +38,18 @@ CHAINED_FIELDS = (
 )
 
 
+# One encoder for every record: `json.dumps` with options builds a new encoder on each
+# call, which was a third of the sealer's time for a record.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC with microseconds and a Z, e.g. 2026-12-03T08:00:00.000000Z (isoformat is the
+    same text for the years the store holds, and cheaper than strftime)."""
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(timespec="microseconds") + "Z"
 
 
 def canonical(record: Mapping[str, Any]) -> bytes:
@@ -48,9 +58,7 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     for name in CHAINED_FIELDS:
         value = record.get(name)
         body[name] = stamp(value) if isinstance(value, datetime) else value
-    return json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(body).encode("utf-8")
 
 
 def link(prev_hash: str, record: Mapping[str, Any]) -> str:
