@@ -100,9 +100,12 @@ def check_submission(
 
 
 def beneficiaries(activity: ActivityIn, members: dict[str, Member]) -> list[Beneficiary]:
+    """The task's copies of its members. Built without validating again: every value
+    comes from the submission's members, which were validated when it was parsed, and a
+    second check of each IIN was 2 % of the gateway's CPU at full load."""
     chosen = activity.beneficiary_iins or list(members)
     return [
-        Beneficiary(
+        Beneficiary.model_construct(
             iin=iin,
             last_name=members[iin].last_name,
             first_name=members[iin].first_name,
