@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -94,6 +95,20 @@ def build_context(settings: Settings) -> Context:
         trust=trust,
         broker_identities_required=settings.broker_identities == "required",
     )
+
+
+def _freeze_startup_objects() -> None:
+    """Take what start-up made out of the garbage collector's sight.
+
+    The modules, tables, models and routes the process holds for its whole life are
+    well over a million objects, and the collector's oldest generation walked all of them
+    each time: 100–135 ms with the whole process stopped, several times a minute under
+    load, and each a hole in the submit latency (the p99 at half rate). `gc.freeze`
+    moves them into a generation that is never scanned; what the process makes from now
+    on is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def serve(
@@ -217,13 +232,15 @@ async def serve(
         prometheus_client.start_http_server(
             settings.metrics_port, addr=settings.api_host, registry=metrics.REGISTRY
         )
+    app = create_app(state) if "api" in components else None
+    _freeze_startup_objects()
     running = [asyncio.create_task(worker()) for worker in workers]
     log.info("gateway running: %s", ", ".join(sorted(components)))
     try:
-        if "api" in components:
+        if app is not None:
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(state),
+                    app,
                     host=settings.api_host,
                     port=settings.api_port,
                     log_level="warning",
