@@ -58,6 +58,10 @@ class BaselineResult:
     seconds: float | None
     tasks_per_second: float | None
     timed_out: bool
+    cpu_seconds: float | None = None
+    """CPU time of the bench's process over the same span: the bare pipeline's relay,
+    bodies and collector sides together, so a measure of this machine's speed for the
+    message pattern to set the gateway's and the bodies' CPU a task against."""
 
 
 def task_body(index: int, agency: str, now: datetime) -> bytes:
@@ -204,6 +208,7 @@ async def run_baseline(
     bodies_side = await aio_pika.connect(amqp_url)
     timed_out = False
     started = time.perf_counter()
+    cpu_seconds = 0.0
     try:
         setup = await gateway_side.channel()
         await topology.declare(setup)
@@ -213,12 +218,14 @@ async def run_baseline(
         publisher = await gateway_side.channel(publisher_confirms=True, on_return_raises=True)
         tasks_exchange = await publisher.get_exchange(topology.tasks_exchange, ensure=False)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         await _publish_all(publisher, tasks_exchange, bodies)
         try:
             async with asyncio.timeout(give_up_after):
                 await pipeline.all_done.wait()
         except TimeoutError:
             timed_out = True
+        cpu_seconds = time.process_time() - cpu_started
     finally:
         # Consumers go first, so deleting the queues under them cancels nothing.
         await bodies_side.close()
@@ -235,4 +242,5 @@ async def run_baseline(
         seconds=None if seconds is None else round(seconds, 3),
         tasks_per_second=rate(pipeline.done, seconds),
         timed_out=timed_out,
+        cpu_seconds=round(cpu_seconds, 3),
     )

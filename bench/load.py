@@ -261,6 +261,7 @@ class Report:
     baseline_tasks: int | None = None
     baseline_tasks_per_second: float | None = None
     baseline_seconds: float | None = None
+    baseline_cpu_ms_per_task: float | None = None
     ratio: float | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -400,6 +401,13 @@ def _extra_lines(report: Report) -> list[tuple[str, str]]:
             )
         )
         lines.append(("ratio", f"{_figure(report.ratio)} (gateway tasks/s / baseline tasks/s)"))
+        lines.append(
+            (
+                "baseline CPU",
+                f"{_figure(report.baseline_cpu_ms_per_task, ' ms')} a task (the bare "
+                "pipeline's relay, bodies and collector sides, in one process)",
+            )
+        )
     lines.append(
         (
             "gateway CPU",
@@ -755,6 +763,9 @@ def with_measures(
         baseline_tasks=None if baseline is None else baseline.tasks,
         baseline_tasks_per_second=None if baseline is None else baseline.tasks_per_second,
         baseline_seconds=None if baseline is None else baseline.seconds,
+        baseline_cpu_ms_per_task=None
+        if baseline is None
+        else ms_per_task(baseline.cpu_seconds, baseline.tasks_done),
         ratio=None
         if baseline is None
         else ratio(report.tasks_per_second, baseline.tasks_per_second),

@@ -152,7 +152,8 @@ def test_all_delivered_is_the_last_delivery_after_the_first_submit() -> None:
 
 def test_measures_give_cpu_per_done_task_and_the_ratio() -> None:
     baseline = BaselineResult(
-        tasks=2, tasks_done=2, seconds=0.5, tasks_per_second=4.0, timed_out=False
+        tasks=2, tasks_done=2, seconds=0.5, tasks_per_second=4.0, timed_out=False,
+        cpu_seconds=0.002,
     )
 
     report = with_measures(
@@ -170,3 +171,5 @@ def test_measures_give_cpu_per_done_task_and_the_ratio() -> None:
     assert "ratio               0.25" in text
     assert "gateway CPU         1.5 ms a task" in text
     assert "baseline            4 tasks/s" in text
+    assert report.baseline_cpu_ms_per_task == 1.0  # the bare pipeline's CPU, per done task
+    assert "baseline CPU        1 ms a task" in text
