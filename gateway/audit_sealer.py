@@ -4,8 +4,9 @@ Records are inserted unsealed by the transactions they record (gateway/services/
 audit_log.py). The sealer, which runs in the watcher process, takes the committed
 unsealed records in id order every `audit_seal_seconds`, gives each the next ``seq``
 and its hash over its predecessor's (gateway/domain/audit_chain.py), and writes them in
-one transaction. So the hot path never serialises on the chain head; the price is a
-window of about a second during which a record is in the log but not yet chained.
+transactions of `ROUND` records, one after another. So the hot path never serialises on
+the chain head; the price is a window of about a second during which a record is in the
+log but not yet chained.
 
 Only one sealer may extend the chain at a time: on PostgreSQL it holds a transaction
 advisory lock; on SQLite the store's single writer does the same. Should two run anyway,
@@ -35,6 +36,7 @@ from gateway.store.tables import audit_checkpoints, audit_log
 log = logging.getLogger("gateway.audit")
 
 _ADVISORY_LOCK = 0x0A0D17  # the audit sealer's PostgreSQL advisory lock key
+# The columns a record's hash covers, as `gateway audit verify` reads them.
 CHAINED = [
     audit_log.c.id,
     audit_log.c.at,
@@ -73,8 +75,8 @@ async def _head(conn: AsyncConnection) -> tuple[int, str]:
 
 # Records a round chains. Hashing is done on the event loop the API shares, at about 25 µs
 # a record, so a round of 5,000 held every request for over 100 ms, and at half load the
-# rounds of a second's records (10–20 ms) were the largest stalls a watchdog on the loop
-# saw. Rounds of 200 hold it for 5 ms at most; the sealer runs them back to back.
+# rounds of a second's records (16–22 ms) were the most frequent stalls a watchdog on the
+# loop saw. Rounds of 200 hold it for 5 ms at most; the sealer runs them back to back.
 ROUND = 200
 
 
