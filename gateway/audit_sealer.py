@@ -36,19 +36,6 @@ from gateway.store.tables import audit_checkpoints, audit_log
 log = logging.getLogger("gateway.audit")
 
 _ADVISORY_LOCK = 0x0A0D17  # the audit sealer's PostgreSQL advisory lock key
-# The columns a record's hash covers, as `gateway audit verify` reads them.
-CHAINED = [
-    audit_log.c.id,
-    audit_log.c.at,
-    audit_log.c.actor,
-    audit_log.c.action,
-    audit_log.c.case_id,
-    audit_log.c.task_id,
-    audit_log.c.subject,
-    audit_log.c.purpose,
-    audit_log.c.legal_ground,
-    audit_log.c.data,
-]
 
 # A round's statements go through the driver (gateway/store/bulk.py): the sealer reads and
 # updates four records a task, and SQLAlchemy's statement and row handling was a third of

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit_keys import key_id, public_pem
-from gateway.audit_sealer import CHAINED
 from gateway.domain.audit_chain import (
+    CHAINED_FIELDS,
     Break,
     checkpoint_bytes,
     first_break,
@@ -30,6 +30,9 @@ from gateway.domain.audit_chain import (
     stamp,
 )
 from gateway.store.tables import audit_checkpoints, audit_log
+
+# The columns a record's hash covers, named once in the pure chain module.
+CHAINED = [audit_log.c[name] for name in CHAINED_FIELDS]
 
 
 @dataclass

@@ -111,12 +111,6 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _unfreeze() -> None:
-    """Give the frozen objects back to the collector when serving ends, so that a process
-    that serves more than once (the tests do) does not keep every earlier start-up."""
-    gc.unfreeze()
-
-
 async def serve(
     settings: Settings,
     components: set[str],
@@ -267,7 +261,7 @@ async def serve(
                     loop.add_signal_handler(sig, stop.set)
             await stop.wait()
     finally:
-        _unfreeze()
+        gc.unfreeze()  # back to the collector: a process may serve again, and start up again
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
