@@ -25,16 +25,17 @@ _NOTIFY = bulk.Statement.of(f"NOTIFY {OUTBOX_CHANNEL}")
 
 async def enqueue(conn: AsyncConnection, envelope: BaseModel, **fields: Any) -> None:
     await conn.execute(insert(outbox).values(**message_row(envelope, **fields)))
-    await _announce(conn)
+    await announce(conn)
 
 
 async def enqueue_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await bulk.insert_many(conn, outbox, rows)
-        await _announce(conn)
+        await announce(conn)
 
 
-async def _announce(conn: AsyncConnection) -> None:
+async def announce(conn: AsyncConnection) -> None:
+    """Wake the relays of every process when the transaction commits (LISTEN/NOTIFY)."""
     # PostgreSQL folds repeated identical notifications of one transaction into one.
     if conn.dialect.name == "postgresql":
         await bulk.fetch(conn, _NOTIFY, ())

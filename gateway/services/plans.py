@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.messages import (
@@ -33,6 +33,7 @@ from gateway.services import centres, deadline_store, outbox, timeline
 from gateway.services.context import Context
 from gateway.store import bulk
 from gateway.store.tables import deadlines, plans, tasks
+from gateway.store.tables import outbox as outbox_table
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -257,16 +258,24 @@ def prepare_plan(
 
 
 async def write_plans(conn: AsyncConnection, prepared: list[PreparedPlan]) -> None:
-    """One statement per table for all the plans, whatever their number: a group of
-    sixteen plans of four activities costs seven round trips to the store, not a
-    hundred and twenty (the cost that bounded submits on PostgreSQL)."""
+    """All the plans' rows whatever their number: on PostgreSQL one statement for every
+    table (`bulk.insert_all`) and the outbox's notification; on SQLite one executemany
+    a table. A group of sixteen plans of four activities once cost a hundred and twenty
+    round trips, which bounded submits on PostgreSQL."""
     if not prepared:
         return
-    await conn.execute(insert(plans), [p.plan for p in prepared])
-    await bulk.insert_many(conn, tasks, [t for p in prepared for t in p.written.tasks])
-    await deadline_store.open_many(conn, [d for p in prepared for d in p.written.deadlines])
-    await outbox.enqueue_many(conn, [m for p in prepared for m in p.messages])
-    await timeline.record_many(conn, [e for p in prepared for e in p.written.events])
+    events_written = [e for p in prepared for e in p.written.events]
+    await bulk.insert_all(
+        conn,
+        [
+            (plans, [p.plan for p in prepared]),
+            (tasks, [t for p in prepared for t in p.written.tasks]),
+            (deadlines, [d for p in prepared for d in p.written.deadlines]),
+            (outbox_table, [m for p in prepared for m in p.messages]),
+            *timeline.writes_of(events_written),
+        ],
+    )
+    await outbox.announce(conn)
 
 
 # Through the driver (gateway/store/bulk.py): once for every submit group.

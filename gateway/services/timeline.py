@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.services import audit_log
 from gateway.store import bulk
 from gateway.store.tables import access_log, events
+from gateway.store.tables import audit_log as audit_log_table
 
 # Reads of a family's data that also go to the interagency log (besides every change).
 AUDITED_ACCESS = frozenset({"reveal_iin"})
@@ -24,8 +25,13 @@ async def record(conn: AsyncConnection, **fields: Any) -> None:
 
 async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await bulk.insert_many(conn, events, rows)
-        await audit_log.record_many(conn, [_audited(row) for row in rows])
+        await bulk.insert_all(conn, writes_of(rows))
+
+
+def writes_of(rows: list[dict[str, Any]]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The events and their audit records, for `bulk.insert_all` beside other rows of
+    the same transaction."""
+    return [(events, rows), (audit_log_table, [_audited(row) for row in rows])]
 
 
 def _audited(event: dict[str, Any]) -> dict[str, Any]:

@@ -122,6 +122,78 @@ async def test_rows_of_different_shapes_keep_their_order(engine: AsyncEngine) ->
     ]  # fmt: skip
 
 
+async def test_rows_of_several_tables_in_one_call_are_stored_as_one_by_one(
+    engine: AsyncEngine,
+) -> None:
+    """`insert_all` (one statement on PostgreSQL): a plan and its task go in together,
+    the foreign key between them holding, each row stored as `insert_many` stores it,
+    events of two shapes in their order; and all of it rolls back with the transaction."""
+    at = datetime(2026, 12, 2, 10, 0, 0, tzinfo=ALMATY)
+    reference_plan = await _plan(engine)
+    reference_task = str(uuid.uuid4())
+    async with engine.begin() as conn:
+        await bulk.insert_many(conn, tasks, [_task(reference_plan, reference_task, at)])
+    plan_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
+    plan_row = dict(
+        id=plan_id, flow="ipr", centre="bulk-test", status="active", approved_at=at,
+        created_at=at, family={"members": [{"name": "Әлия"}]}, grounds=["a"], created_by="t",
+    )  # fmt: skip
+    event_rows: list[dict[str, Any]] = [
+        dict(plan_id=plan_id, at=at, actor="test", type="e0", data={"k": "ұ"}),
+        dict(plan_id=plan_id, at=at, actor="test", type="e1", data={}, reason="why"),
+        dict(plan_id=plan_id, at=at, actor="test", type="e2", data={}),
+    ]
+    writes = [
+        (plans, [plan_row]),
+        (tasks, [_task(plan_id, task_id, at)]),
+        (events, event_rows),
+    ]
+
+    with pytest.raises(RuntimeError, match="undo"):
+        async with engine.begin() as conn:
+            await bulk.insert_all(conn, writes)
+            raise RuntimeError("undo")
+    async with engine.connect() as conn:
+        gone = (await conn.execute(select(plans.c.id).where(plans.c.id == plan_id))).all()
+    assert gone == []
+
+    async with engine.begin() as conn:
+        await bulk.insert_all(conn, writes)
+    assert await _stored(engine, task_id) == await _stored(engine, reference_task)
+    async with engine.connect() as conn:
+        plan = (await conn.execute(select(plans).where(plans.c.id == plan_id))).one()
+        written = (
+            await conn.execute(
+                select(events.c.type, events.c.reason, events.c.data)
+                .where(events.c.plan_id == plan_id)
+                .order_by(events.c.id)
+            )
+        ).all()
+    assert plan.family == {"members": [{"name": "Әлия"}]} and plan.approved_at == at
+    assert [tuple(r) for r in written] == [
+        ("e0", None, {"k": "ұ"}), ("e1", "why", {}), ("e2", None, {})
+    ]  # fmt: skip
+
+
+async def test_a_child_without_its_parent_fails_the_whole_call(engine: AsyncEngine) -> None:
+    """The foreign keys are checked in the one statement too: a task of no plan fails
+    it, and nothing of the call is kept."""
+    plan_id = str(uuid.uuid4())
+    at = datetime.now(UTC)
+    with pytest.raises(Exception, match="(?i)foreign key"):
+        async with engine.begin() as conn:
+            await bulk.insert_all(
+                conn,
+                [
+                    (events, [dict(plan_id=plan_id, at=at, actor="t", type="e", data={})]),
+                    (tasks, [_task(str(uuid.uuid4()), str(uuid.uuid4()), at)]),
+                ],
+            )
+    async with engine.connect() as conn:
+        kept = (await conn.execute(select(events.c.id).where(events.c.plan_id == plan_id))).all()
+    assert kept == []
+
+
 async def test_the_store_writes_bench_compares_both_ways_and_cleans_up(
     engine: AsyncEngine, store_url: str
 ) -> None:
