@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     submit_linger_seconds: float = 0.002
     """How long a submit waits for concurrent ones to share its transaction (group commit);
     0: no wait, but submits arriving during a commit still share the next one."""
+    submit_writers: int = 2
+    """How many submit groups may be in their transactions at once on PostgreSQL, each on
+    a pool connection (gateway/api/submit_group.py says why); SQLite's one connection
+    makes it 1 there whatever this says."""
 
     collector_batch: int = 200
     """Most status messages the collector applies in one transaction."""

@@ -73,6 +73,9 @@ class AppState:
                 self.ctx,
                 on_commit=self.on_outbox_write,
                 linger_seconds=self.settings.submit_linger_seconds,
+                max_writers=(
+                    1 if self.engine.dialect.name == "sqlite" else self.settings.submit_writers
+                ),
             )
         return self._submit_group
 
