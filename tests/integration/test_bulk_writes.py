@@ -180,7 +180,7 @@ async def test_a_child_without_its_parent_fails_the_whole_call(engine: AsyncEngi
     it, and nothing of the call is kept."""
     plan_id = str(uuid.uuid4())
     at = datetime.now(UTC)
-    with pytest.raises(Exception, match="(?i)foreign key"):
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
         async with engine.begin() as conn:
             await bulk.insert_all(
                 conn,
