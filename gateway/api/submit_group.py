@@ -20,7 +20,7 @@ as before group commit. So no failure can leave half a plan behind.
 
 On PostgreSQL more than one group may be in its transaction at once (`max_writers`,
 each on a pool connection of its own). With one writer, a submit that arrives while a
-group is being written waits for that group's dozen round trips and then for its own:
+group is being written waits for that group's round trips and then for its own:
 at half the bench's rate that wait was most of submit p99. Groups are independent (each
 writes rows of its own; two racing on one Idempotency-Key fail on the unique index and
 are settled one by one, as above), and the outbox relay claims rows by lease, not by a
