@@ -20,8 +20,9 @@ as before group commit. So no failure can leave half a plan behind.
 
 On PostgreSQL more than one group may be in its transaction at once (`max_writers`,
 each on a pool connection of its own). With one writer, a submit that arrives while a
-group is being written waits for that group's round trips and then for its own:
-at half the bench's rate that wait was most of submit p99. Groups are independent (each
+group is being written waits for that group's round trips and then for its own (two
+writers against one at `--rate 200`: submit p99 73 / 49 / 51 ms against 109 / 73 / 51,
+bench/README.md, session 9). Groups are independent (each
 writes rows of its own; two racing on one Idempotency-Key fail on the unique index and
 are settled one by one, as above), and the outbox relay claims rows by lease, not by a
 high-water mark, so groups may commit in any order. SQLite has one connection, so there

@@ -219,9 +219,9 @@ async def insert_all(
 
     On PostgreSQL all of them go in one statement, one round trip: an `INSERT … SELECT
     FROM unnest(…)` per table in a `WITH`, each column's values one array parameter.
-    A submit group wrote six tables; six round trips, each waiting for a backend on a
-    machine whose cores the gateway, the broker and the bodies keep busy, were most of a
-    group's time (11 ms of it at half the bench's rate). The statement's text depends
+    A submit group writes six tables: one round trip instead of six took submit p50 from
+    18-20 to 13-16 ms at `--rate 150` on PostgreSQL (bench/README.md, session 9), and
+    every await saved is one wait less for the busy event loop. The statement's text depends
     only on the tables and column sets, so asyncpg prepares it once. The foreign keys
     hold: PostgreSQL checks them when the whole statement is done. Within a table the
     rows go in array order, and a table's later runs of other keys wait for its earlier
