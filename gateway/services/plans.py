@@ -259,7 +259,7 @@ def prepare_plan(
 
 async def write_plans(conn: AsyncConnection, prepared: list[PreparedPlan]) -> None:
     """All the plans' rows whatever their number: on PostgreSQL one statement for every
-    table (`bulk.insert_all`) and the outbox's notification; on SQLite one executemany
+    table (`bulk.insert_all`), with the outbox's notification; on SQLite one executemany
     a table. A group of sixteen plans of four activities once cost a hundred and twenty
     round trips, which bounded submits on PostgreSQL."""
     if not prepared:
@@ -274,8 +274,8 @@ async def write_plans(conn: AsyncConnection, prepared: list[PreparedPlan]) -> No
             (outbox_table, [m for p in prepared for m in p.messages]),
             *timeline.writes_of(events_written),
         ],
+        notify=outbox.OUTBOX_CHANNEL,  # what `outbox.announce` sends, in the same round trip
     )
-    await outbox.announce(conn)
 
 
 # Through the driver (gateway/store/bulk.py): once for every submit group.

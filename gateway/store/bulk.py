@@ -213,7 +213,10 @@ async def insert_many(
 
 
 async def insert_all(
-    conn: AsyncConnection, writes: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]
+    conn: AsyncConnection,
+    writes: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]],
+    *,
+    notify: str | None = None,
 ) -> None:
     """Insert the rows of several tables, as `insert_many` does each.
 
@@ -227,6 +230,10 @@ async def insert_all(
     rows go in array order, and a table's later runs of other keys wait for its earlier
     ones (`_insert_all_sql`), so ids still follow the rows' order. On SQLite, where a
     statement costs no round trip, each table is its own `executemany`.
+
+    ``notify`` names a LISTEN channel to notify when the transaction commits. On
+    PostgreSQL the statement's final SELECT does it (`pg_notify`), so a submit group's
+    notification costs no round trip of its own; SQLite has no LISTEN and ignores it.
     """
     dialect = conn.dialect.name
     if dialect != "postgresql":
@@ -239,16 +246,16 @@ async def insert_all(
         for columns, values in _runs(table, rows, dialect):
             shape.append((table, columns))
             args.extend(list(column) for column in zip(*values, strict=True))
-    if not shape:
+    if not shape and notify is None:
         return
     adapted = _asyncpg_adapter(conn)
     async with adapted._execute_mutex:
         await _begun(adapted)
-        await adapted._connection.execute(_insert_all_sql(tuple(shape)), *args)
+        await adapted._connection.execute(_insert_all_sql(tuple(shape), notify), *args)
 
 
 @lru_cache(maxsize=64)
-def _insert_all_sql(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> str:
+def _insert_all_sql(shape: tuple[tuple[Table, tuple[str, ...]], ...], notify: str | None) -> str:
     parts: list[str] = []
     number = 0
     last_of: dict[str, int] = {}
@@ -275,7 +282,9 @@ def _insert_all_sql(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> str:
             f'w{index} AS (INSERT INTO "{table.name}" ({names}) SELECT {", ".join(values)} '
             f"FROM unnest({', '.join(arrays)}) AS u({names}){wait} RETURNING 1)"
         )
-    return f"WITH {', '.join(parts)} SELECT 1"
+    # The channel is one of our constants, never input; quoted as a literal all the same.
+    last = "1" if notify is None else "pg_notify('" + notify.replace("'", "''") + "', '')"
+    return f"WITH {', '.join(parts)} SELECT {last}" if parts else f"SELECT {last}"
 
 
 async def execute_many(

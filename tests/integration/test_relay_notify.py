@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.clock import ManualClock
 from gateway.broker.connection import BrokerLink
 from gateway.broker.outbox_relay import OutboxRelay
 from gateway.services import outbox
+from gateway.store import bulk
 from gateway.store.engine import is_sqlite
+from gateway.store.tables import outbox as outbox_table
 from tests.conftest import AMQP_URL
 
 pytestmark = pytest.mark.integration
@@ -32,7 +35,19 @@ def _row(n: int) -> dict[str, object]:
     )
 
 
-async def test_a_relay_wakes_at_the_commit_of_an_outbox_write(engine: AsyncEngine) -> None:
+async def _enqueue(conn: AsyncConnection, row: dict[str, object]) -> None:
+    await outbox.enqueue_many(conn, [row])
+
+
+async def _in_one_statement(conn: AsyncConnection, row: dict[str, object]) -> None:
+    """As a submit group writes: the rows and the notification in one statement."""
+    await bulk.insert_all(conn, [(outbox_table, [row])], notify=outbox.OUTBOX_CHANNEL)
+
+
+@pytest.mark.parametrize("write", [_enqueue, _in_one_statement])
+async def test_a_relay_wakes_at_the_commit_of_an_outbox_write(
+    engine: AsyncEngine, write: Callable[[AsyncConnection, dict[str, object]], Awaitable[None]]
+) -> None:
     if is_sqlite(str(engine.url)):
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite one process has the one relay")
     # A relay that would otherwise sleep for a minute between polls, as in a worker
@@ -45,7 +60,7 @@ async def test_a_relay_wakes_at_the_commit_of_an_outbox_write(engine: AsyncEngin
         await asyncio.sleep(1.0)  # the LISTEN is in place
         relay._wake.clear()
         async with engine.begin() as conn:
-            await outbox.enqueue_many(conn, [_row(1)])
+            await write(conn, _row(1))
             await asyncio.sleep(0.5)
             assert not relay._wake.is_set()  # nothing is announced before the commit
         async with asyncio.timeout(5):
@@ -54,7 +69,7 @@ async def test_a_relay_wakes_at_the_commit_of_an_outbox_write(engine: AsyncEngin
         relay._wake.clear()
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
-                await outbox.enqueue_many(conn, [_row(2)])
+                await write(conn, _row(2))
                 raise RuntimeError("rolled back")
         await asyncio.sleep(1.0)
         assert not relay._wake.is_set()  # a rolled-back write wakes nobody
