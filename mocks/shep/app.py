@@ -54,11 +54,10 @@ from mocks.shep.contract_http import (
 )
 from mocks.shep.journal import Journal
 from mocks.shep.registries import Registry, RegistryFault, registries_for
-from mocks.shep.soap11 import INTERNAL_FAULT, too_large
+from mocks.shep.soap11 import INTERNAL_FAULT, parse, too_large
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("mocks.shep")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 def create_app(
@@ -189,7 +188,7 @@ class _Heard:
     @classmethod
     def read(cls, raw: bytes) -> _Heard:
         try:
-            root = etree.fromstring(raw, _PARSER)
+            root = parse(raw)
         except etree.XMLSyntaxError:
             return cls()
         # requestInfo's children are unqualified in our contract.

@@ -46,7 +46,7 @@ from mocks.shep.bus import BusReply, SyncBus
 from mocks.shep.config import BusConfig
 from mocks.shep.contract_http import install_contract_routes, read_limited, soap_response
 from mocks.shep.registries import Registry, RegistryFault
-from mocks.shep.soap11 import INTERNAL_FAULT, Refusal, too_large
+from mocks.shep.soap11 import INTERNAL_FAULT, Refusal, parse, too_large
 
 __all__ = [
     "ASYNC_PATH",
@@ -63,7 +63,6 @@ OPERATIONS = ("sendMessage", "getMessageStatus", "getMessages", "sendDeliveryNot
 DEFAULT_MAX_COUNT = 100
 
 log = logging.getLogger(__name__)
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 @dataclass(slots=True)
@@ -285,7 +284,7 @@ class AsyncBus(SyncBus):
         self._status(response, codes.SUCCESS, f"{len(waiting)} message(s)")
         for stored in waiting:
             assert stored.message is not None
-            response.append(etree.fromstring(stored.message, _PARSER))
+            response.append(parse(stored.message))
         return self._finish(envelope)
 
     def _confirm(self, ids: list[str], sender_id: str) -> None:
@@ -337,7 +336,7 @@ class AsyncBus(SyncBus):
 
 def _operation_of(raw: bytes) -> str | None:
     try:
-        root = etree.fromstring(raw, _PARSER)
+        root = parse(raw)
     except etree.XMLSyntaxError:
         return None
     body = root.find(f"{{{NS_SOAP11}}}Body")
