@@ -231,7 +231,8 @@ async def insert_all(
     ones (`_insert_all_sql`), so ids still follow the rows' order. On SQLite, where a
     statement costs no round trip, each table is its own `executemany`.
 
-    ``notify`` names a LISTEN channel to notify when the transaction commits. On
+    ``notify`` names a LISTEN channel to notify when the transaction commits, if any
+    row was written. On
     PostgreSQL the statement's final SELECT does it (`pg_notify`), so a submit group's
     notification costs no round trip of its own; SQLite has no LISTEN and ignores it.
     """
@@ -246,8 +247,8 @@ async def insert_all(
         for columns, values in _runs(table, rows, dialect):
             shape.append((table, columns))
             args.extend(list(column) for column in zip(*values, strict=True))
-    if not shape and notify is None:
-        return
+    if not shape:
+        return  # nothing written, nothing to announce
     adapted = _asyncpg_adapter(conn)
     async with adapted._execute_mutex:
         await _begun(adapted)
@@ -284,7 +285,7 @@ def _insert_all_sql(shape: tuple[tuple[Table, tuple[str, ...]], ...], notify: st
         )
     # The channel is one of our constants, never input; quoted as a literal all the same.
     last = "1" if notify is None else "pg_notify('" + notify.replace("'", "''") + "', '')"
-    return f"WITH {', '.join(parts)} SELECT {last}" if parts else f"SELECT {last}"
+    return f"WITH {', '.join(parts)} SELECT {last}"
 
 
 async def execute_many(

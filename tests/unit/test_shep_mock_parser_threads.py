@@ -14,26 +14,27 @@ from mocks.shep import soap11
 MESSAGE = b"<?xml version='1.0' encoding='utf-8'?>\n<a xmlns:ds='urn:x'><ds:b>1</ds:b></a>"
 
 
-def _parser_of_this_thread() -> tuple[int, int]:
+def _parsers_of_this_thread() -> tuple[int, int, int]:
+    """The thread, and the parser it used for each of two messages."""
     soap11.parse(MESSAGE)
     first = id(soap11._PARSERS.parser)
     soap11.parse(MESSAGE)
-    return threading.get_ident(), first if id(soap11._PARSERS.parser) == first else -1
+    return threading.get_ident(), first, id(soap11._PARSERS.parser)
 
 
 def test_each_thread_parses_with_a_parser_of_its_own_and_keeps_it() -> None:
     barrier = threading.Barrier(4)
 
-    def in_worker() -> tuple[int, int]:
+    def in_worker() -> tuple[int, int, int]:
         barrier.wait(5)  # four distinct threads, alive at once
-        return _parser_of_this_thread()
+        return _parsers_of_this_thread()
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         seen = list(pool.map(lambda _: in_worker(), range(4)))
 
-    assert len({thread for thread, _ in seen}) == 4
-    assert -1 not in {parser for _, parser in seen}  # a thread keeps its parser
-    assert len({parser for _, parser in seen}) == 4  # and no two threads share one
+    assert len({thread for thread, _, _ in seen}) == 4
+    assert all(first == second for _, first, second in seen)  # a thread keeps its parser
+    assert len({first for _, first, _ in seen}) == 4  # and no two threads share one
 
 
 def test_the_parser_still_reads_a_namespaced_message() -> None:

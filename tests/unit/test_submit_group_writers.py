@@ -53,13 +53,21 @@ def _submit(group: SubmitGroup, n: int) -> asyncio.Task[Any]:
     return asyncio.create_task(group.submit(submission, CALLER, idempotency_key=None, now=now))
 
 
+async def _first_in_its_transaction(
+    writers: int, n: int
+) -> tuple[SubmitGroup, HeldGroups, asyncio.Task[Any]]:
+    """A group whose first submit (plan-n) is in its held transaction."""
+    group, held = _group(writers)
+    first = _submit(group, n)
+    while not held.groups:
+        await asyncio.sleep(0.001)
+    return group, held, first
+
+
 async def _second_while_first_is_written(
     writers: int,
 ) -> tuple[HeldGroups, asyncio.Task[Any], asyncio.Task[Any]]:
-    group, held = _group(writers)
-    first = _submit(group, 1)
-    while not held.groups:  # the first group is in its (held) transaction
-        await asyncio.sleep(0.001)
+    group, held, first = await _first_in_its_transaction(writers, 1)
     return held, first, _submit(group, 2)
 
 
@@ -89,10 +97,7 @@ async def test_with_one_writer_a_submit_waits_for_the_group_being_written() -> N
 async def test_every_submit_is_answered_once_and_no_more_groups_run_than_writers() -> None:
     # The first group stays in its (held) transaction until the end, so on any machine
     # the other 199 submits can only be written by the one writer that is left.
-    group, held = _group(writers=2)
-    first = _submit(group, 0)
-    while not held.groups:
-        await asyncio.sleep(0.001)
+    group, held, first = await _first_in_its_transaction(writers=2, n=0)
     rest = []
     for n in range(1, 200):
         rest.append(_submit(group, n))
